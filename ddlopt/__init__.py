@@ -1,0 +1,35 @@
+"""ddlopt: the library behind the book *How Neural Networks Learn*.
+
+`import ddlopt` needs NumPy alone. PyTorch twins live in `ddlopt.torch`, the book's
+figures in `ddlopt.plot` (matplotlib); neither is imported here.
+"""
+
+import random
+import sys
+
+import numpy as np
+
+from . import check, losses
+
+__version__ = "0.1.0"
+
+__all__ = ["check", "losses", "set_seed", "__version__"]
+
+
+def set_seed(seed):
+    """Seed Python's, NumPy's and (if it is already imported) PyTorch's generators.
+
+    Returns a fresh ``numpy.random.Generator`` seeded the same way, the generator the
+    book's code passes around explicitly.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be a non-negative integer, got {type(seed).__name__} {seed!r}")
+    if seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed}")
+    seed = int(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch = sys.modules.get("torch")  # never import torch here: `import ddlopt` stays light
+    if torch is not None:
+        torch.manual_seed(seed)
+    return np.random.default_rng(seed)
