@@ -58,20 +58,31 @@ def _inputs(reference, rng):
 
 
 def _diagnose_scale(ratio, y_pred, what):
-    """Name the usual mistakes from yours / expected: a flipped sign, a sum for a mean."""
-    if _close(ratio, -1.0):
-        return f"{what} has the wrong sign. Cross-entropy is -(y log p): the minus sign " \
-               "makes the loss positive; a gradient points uphill, towards larger loss"
-    counts = {y_pred.size: "every element", len(y_pred): "the samples"}
-    if y_pred.ndim > 1:
-        counts.setdefault(y_pred.shape[-1], "the last axis")
-    for count, over in counts.items():
-        if count > 1 and _close(ratio, count):
-            return f"{what} is {count} times too large: the loss is a mean over {over}, " \
-                   f"so divide the sum by {count} (or use np.mean)"
-        if count > 1 and _close(ratio * count, 1.0):
-            return f"{what} is {count} times too small: it divides by {count} once too often"
-    return None
+    """Name the usual mistakes from yours / expected: a flipped sign, a sum for a mean.
+
+    Returns None when the ratio is none of them.
+    """
+    problems = []
+    if ratio < 0:
+        problems.append("has the wrong sign: " + (
+            "cross-entropy is -(y log p), and the minus makes it positive" if what == "the value"
+            else "it must point uphill, towards larger loss (prediction minus target)"))
+        ratio = -ratio
+    if not _close(ratio, 1.0):
+        counts = {y_pred.size: "every element", len(y_pred): "the samples"}
+        if y_pred.ndim > 1:
+            counts.setdefault(y_pred.shape[-1], "the last axis")
+        for count, over in counts.items():
+            if count > 1 and _close(ratio, count):
+                problems.append(f"is {count} times too large: the loss is a mean over {over}, "
+                                f"so divide the sum by {count} (or use np.mean)")
+                break
+            if count > 1 and _close(ratio * count, 1.0):
+                problems.append(f"is {count} times too small: it divides by {count} once too often")
+                break
+        else:
+            return None
+    return f"{what} " + ", and ".join(problems)
 
 
 def loss(student_loss, reference, gradient=None, *, seed=0, **kwargs):
@@ -111,11 +122,14 @@ def loss(student_loss, reference, gradient=None, *, seed=0, **kwargs):
             f"the value differs: yours {yours:.6g}, expected {expected:.6g}"
     findings.append((problem is None, problem or f"value matches {ref.name} on random inputs"))
 
-    # 2. Extreme inputs: logits of ±1000, probabilities of exactly 0 and 1.
-    if problem is None and extreme is not None:
+    # 2. Extreme inputs: logits of ±1000, probabilities of exactly 0 and 1. Where the value
+    # was already wrong above, only its finiteness is judged here.
+    if extreme is not None and yours is not None and np.isfinite(yours):
         yours_x, problem_x = value_of(student_loss, *extreme)
         expected_x = ref(*extreme)
-        if problem_x is None and not _close(yours_x, expected_x):
+        if problem_x is None and not np.isfinite(yours_x):
+            problem_x = f"gives {yours_x}"
+        elif problem_x is None and problem is None and not _close(yours_x, expected_x):
             problem_x = f"gives {yours_x:.6g} instead of {expected_x:.6g}"
         if problem_x is not None:
             if getattr(ref, "from_logits", False):
@@ -125,8 +139,7 @@ def loss(student_loss, reference, gradient=None, *, seed=0, **kwargs):
                 fix = f"log(0) is -inf: clip the probabilities to [{_losses.EPSILON:g}, " \
                       f"1 - {_losses.EPSILON:g}] first"
             problem_x = f"unstable on extreme inputs: {problem_x}; {fix}"
-        findings.append((problem_x is None,
-                         problem_x or "stays finite and correct on extreme inputs"))
+        findings.append((problem_x is None, problem_x or "stays finite on extreme inputs"))
 
     # 3. The gradient: shape, then values.
     if gradient is not None:

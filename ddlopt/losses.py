@@ -87,10 +87,13 @@ def _same_shape(y_true, y_pred):
         )
 
 
-def _in_unit_interval(a, name, what):
+def _in_unit_interval(a, name, what, hint=""):
     if a.min() < 0.0 or a.max() > 1.0:
         bad = a.min() if a.min() < 0.0 else a.max()
-        raise ValueError(f"{name} must hold {what} in [0, 1], found {bad:g}")
+        raise ValueError(f"{name} must hold {what} in [0, 1], found {bad:g}{hint}")
+
+
+_LOGITS_HINT = "; pass from_logits=True if these are logits"
 
 
 def _check_bool(value, name):
@@ -215,7 +218,7 @@ class BinaryCrossentropy(Loss):
         y_true, y_pred = super()._check(y_true, y_pred)
         _in_unit_interval(y_true, "y_true", "labels")
         if not self.from_logits:
-            _in_unit_interval(y_pred, "y_pred", "probabilities (pass from_logits=True for logits)")
+            _in_unit_interval(y_pred, "y_pred", "probabilities", _LOGITS_HINT)
         return y_true, y_pred
 
     def _value(self, y, p):
@@ -268,7 +271,7 @@ class CategoricalCrossentropy(Loss):
     def _check_pred(self, y_pred):
         if self.from_logits:
             return
-        _in_unit_interval(y_pred, "y_pred", "probabilities (pass from_logits=True for logits)")
+        _in_unit_interval(y_pred, "y_pred", "probabilities", _LOGITS_HINT)
         row_sums = y_pred.sum(axis=-1)
         if np.any(np.abs(row_sums - 1.0) > 1e-4):
             bad = row_sums.flat[np.argmax(np.abs(row_sums - 1.0))]
