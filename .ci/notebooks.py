@@ -43,7 +43,8 @@ def execute(path):
     """Run a notebook top to bottom in a fresh kernel and write it back with its outputs.
 
     Deterministic by construction: no timing metadata is recorded, the kernel starts in
-    the notebook's folder with a fixed hash seed, and cell ids stay as they are.
+    the notebook's folder with a fixed hash seed, stream chunks are merged, and cell ids
+    stay as they are.
     """
     import nbformat
     from nbclient import NotebookClient
@@ -53,7 +54,23 @@ def execute(path):
     client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
                             record_timing=False, resources={"metadata": {"path": str(path.parent)}})
     client.execute()
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = coalesce_streams(cell.outputs)
     nbformat.write(nb, path)
+
+
+def coalesce_streams(outputs):
+    """Merge consecutive stdout (or stderr) chunks: how the kernel splits a cell's printing
+    into messages depends on timing, and the committed file must not."""
+    merged = []
+    for out in outputs:
+        if (out.output_type == "stream" and merged and merged[-1].output_type == "stream"
+                and merged[-1].name == out.name):
+            merged[-1].text += out.text
+        else:
+            merged.append(out)
+    return merged
 
 
 def main(argv):
