@@ -10,6 +10,7 @@ cause and the fix) and returns True when everything passed.
 ✓ value matches mean_squared_error on random inputs
 """
 
+import textwrap
 import warnings
 
 import numpy as np
@@ -160,6 +161,7 @@ def loss(student_loss, reference, gradient=None, *, seed=0, **kwargs):
         findings.append((g_problem is None,
                          g_problem or "gradient matches d(mean loss)/d(y_pred)"))
 
-    for passed, message in findings:
-        print(("✓ " if passed else "✗ ") + message)
+    for passed, message in findings:  # wrapped to fit a notebook's output area
+        print(textwrap.fill(("✓ " if passed else "✗ ") + message, 78, subsequent_indent="  ",
+                            break_on_hyphens=False))
     return all(passed for passed, _ in findings)

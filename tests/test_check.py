@@ -36,7 +36,7 @@ def test_a_correct_loss_and_gradient_pass(capsys):
 ])
 def test_each_mistake_in_the_value_is_named(capsys, student, message):
     ok, out = run(capsys, student, "binary_crossentropy", from_logits=True)
-    assert not ok and message in out
+    assert not ok and message in " ".join(out.split())
 
 
 @pytest.mark.parametrize("gradient, message", [
@@ -49,21 +49,21 @@ def test_each_mistake_in_the_value_is_named(capsys, student, message):
 ])
 def test_each_mistake_in_the_gradient_is_named(capsys, gradient, message):
     ok, out = run(capsys, good_bce, "binary_crossentropy", gradient, from_logits=True)
-    assert not ok and message in out
+    assert not ok and message in " ".join(out.split())
 
 
 def test_probability_losses_must_clip(capsys):
     def unclipped(y, p):
         return -np.mean(np.sum(y * np.log(p), axis=-1))
     ok, out = run(capsys, unclipped, "categorical_crossentropy")
-    assert not ok and "log(0) is -inf: clip the probabilities to [1e-07, 1 - 1e-07]" in out
+    assert not ok and "log(0) is -inf: clip the probabilities to [1e-07, 1 - 1e-07]" in " ".join(out.split())
     clipped = lambda y, p: unclipped(y, np.clip(p, 1e-7, 1 - 1e-7))  # noqa: E731
     assert run(capsys, clipped, "categorical_crossentropy")[0]
 
 
 def test_regression_mean_over_samples_only_is_named(capsys):
     ok, out = run(capsys, lambda y, p: np.mean(np.sum((y - p) ** 2, axis=-1)), "mse")
-    assert not ok and "3 times too large: the loss is a mean over the last axis" in out
+    assert not ok and "3 times too large: the loss is a mean over the last axis" in " ".join(out.split())
 
 
 def test_bad_arguments_raise():
