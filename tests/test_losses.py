@@ -1,5 +1,7 @@
 """ddlopt.losses against torch.nn.functional (values) and torch autograd (gradients), float64."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -134,7 +136,15 @@ def test_logits_of_1000_give_finite_loss_and_gradient():
     close(bce.gradient([1.0, 0.0], [-1000.0, 1000.0]), [-0.5, 0.5])
 
 
+def test_confident_correct_logits_keep_their_tiny_loss():
+    # log(1 + e^-40) computed as written rounds to 0; log1p keeps it (torch's formula loses it too)
+    z, y = np.array([40.0, 30.0, -35.0]), np.array([1.0, 1.0, 0.0])
+    exact = np.mean([math.log1p(math.exp(-40.0)), math.log1p(math.exp(-30.0)), math.log1p(math.exp(-35.0))])
+    assert losses.get("binary_crossentropy", from_logits=True)(y, z) == pytest.approx(exact, rel=1e-15, abs=0)
+
+
 def test_probabilities_are_clipped_as_keras_clips_them():
+    assert losses.EPSILON == 1e-7  # keras.backend.epsilon()
     bce = losses.get("binary_crossentropy")
     # log(1e-7) where torch would clamp the log at -100
     assert bce([1.0], [0.0]) == pytest.approx(-np.log(EPS), rel=1e-15)
