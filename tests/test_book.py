@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import ROOT, book_notebooks
 
@@ -50,5 +51,9 @@ def test_chapter_page_shows_its_figures_math_and_exercises(html, notebook):
     assert "_static/mathjax/" in text, "MathJax is served from the site itself, not a CDN"
     assert 'class="admonition exercise' in text or "exercise admonition" in text, "exercises render"
     assert "solution dropdown" in text, "solutions are hidden until the reader opens them"
-    assert "colab.research.google.com" in text, "the page has a Colab launch button"
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    repo = config["repository"]["url"].removeprefix("https://github.com/")
+    colab = (f"{config['launch_buttons']['colab_url']}/github/{repo}/blob/"
+             f"{config['repository']['branch']}/{notebook.relative_to(ROOT)}")
+    assert colab in text, f"the Colab button opens {colab}"
     assert "google.colab" not in text, "the Colab install cell is removed from the HTML"
