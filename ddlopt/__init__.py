@@ -9,11 +9,12 @@ import sys
 
 import numpy as np
 
-from . import check, losses
+from . import check, losses, optim
+from .params import Parameter
 
 __version__ = "0.1.0"
 
-__all__ = ["check", "losses", "set_seed", "__version__"]
+__all__ = ["Parameter", "check", "losses", "optim", "set_seed", "__version__"]
 
 
 def set_seed(seed):

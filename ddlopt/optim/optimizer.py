@@ -1,0 +1,147 @@
+"""The base every NumPy optimizer shares: param groups, state, zero_grad, state_dict.
+
+It mirrors ``torch.optim.Optimizer`` so closely that a training loop reads the same::
+
+    opt = SGD(model.parameters(), lr=0.1)
+    for X, y in batches:
+        opt.zero_grad()
+        loss = ...; model.backward(...)   # fills p.grad
+        opt.step()
+
+A subclass sets its defaults and writes ``_update(p, grad, state, group)``, which calls the
+method's pure update function (``sgd_update`` and friends): the math lives there.
+"""
+
+import copy
+import numbers
+
+import numpy as np
+
+from ..params import Parameter
+
+__all__ = ["Optimizer", "check_hyperparameter"]
+
+
+def check_hyperparameter(value, name, *, low=0.0, high=None, inclusive_high=True, message=None):
+    """Raise torch's ValueError ("Invalid learning rate: -1") unless low <= value (<= high).
+
+    Non-numbers raise TypeError. ``message`` is torch's wording for the name.
+    """
+    wording = message or f"Invalid {name} value"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    if not np.isfinite(value) or value < low or (
+            high is not None and (value > high if inclusive_high else value >= high)):
+        raise ValueError(f"{wording}: {value}")
+
+
+class Optimizer:
+    """Base class: holds ``param_groups`` (dicts with ``params`` and hyperparameters) and
+    ``state`` (a dict per Parameter), exactly as ``torch.optim.Optimizer`` does."""
+
+    def __init__(self, params, defaults):
+        self.defaults = dict(defaults)
+        self.state = {}
+        self.param_groups = []
+        if isinstance(params, (Parameter, dict)):
+            raise TypeError("params argument given to the optimizer should be an iterable of "
+                            f"Parameters or dicts, but got {type(params).__name__}")
+        groups = list(params)
+        if not groups:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def add_param_group(self, param_group):
+        """Add a group of parameters with its own hyperparameters (the rest from defaults)."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, got {type(param_group).__name__}")
+        group = dict(param_group)
+        params = group.get("params")
+        params = [params] if isinstance(params, Parameter) else list(params or [])
+        for p in params:
+            if not isinstance(p, Parameter):
+                raise TypeError(f"optimizer can only optimize ddlopt.Parameter objects, got "
+                                f"{type(p).__name__}; wrap arrays as ddlopt.Parameter(array)")
+        if len({id(p) for p in params}) != len(params):
+            raise ValueError("optimizer contains a parameter group with duplicate parameters")
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        if any(id(p) in seen for p in params):
+            raise ValueError("some parameters appear in more than one parameter group")
+        group["params"] = params
+        for name, default in self.defaults.items():
+            group.setdefault(name, default)
+        self._check_group(group)
+        self.param_groups.append(group)
+
+    def _check_group(self, group):
+        """Validate a group's hyperparameters (subclasses: torch's messages)."""
+
+    def zero_grad(self, set_to_none=True):
+        """Reset every gradient: to None (the default, as in torch) or to zeros."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if set_to_none or p.grad is None:
+                    p.grad = None
+                else:
+                    p.grad.fill(0.0)
+
+    def step(self, closure=None):
+        """One update of every parameter that has a gradient; returns closure() if given."""
+        loss = closure() if closure is not None else None
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                self._update(p, p.grad, self.state.setdefault(p, {}), group)
+        return loss
+
+    def _update(self, p, grad, state, group):
+        raise NotImplementedError
+
+    # -- saving and resuming ---------------------------------------------------------------
+    def state_dict(self):
+        """A deep copy of the state and hyperparameters, parameters replaced by their index
+        (torch's layout), so a run resumed from it follows the same trajectory to the bit."""
+        index = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {k: copy.deepcopy(v) for k, v in group.items() if k != "params"}
+            packed["params"] = [index.setdefault(id(p), len(index)) for p in group["params"]]
+            groups.append(packed)
+        params = [p for g in self.param_groups for p in g["params"]]
+        state = {index[id(p)]: copy.deepcopy(self.state[p]) for p in params if p in self.state}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict):
+        """Restore hyperparameters and state saved by ``state_dict()`` from an optimizer over
+        parameters of the same shapes, in the same groups."""
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError("loaded state dict has a different number of parameter groups")
+        for ours, saved in zip(self.param_groups, saved_groups):
+            if len(ours["params"]) != len(saved["params"]):
+                raise ValueError("loaded state dict contains a parameter group that doesn't "
+                                 "match the size of optimizer's group")
+        by_index = {i: p for g, saved in zip(self.param_groups, saved_groups)
+                    for p, i in zip(g["params"], saved["params"])}
+        self.state = {}
+        for i, state in state_dict["state"].items():
+            p = by_index[int(i)]
+            state = copy.deepcopy(state)
+            for key, value in state.items():
+                if isinstance(value, np.ndarray) and value.shape != p.data.shape:
+                    raise ValueError(f"state {key!r} has shape {value.shape}, "
+                                     f"parameter has shape {p.data.shape}")
+            self.state[p] = state
+        for group, saved in zip(self.param_groups, saved_groups):
+            group.update({k: copy.deepcopy(v) for k, v in saved.items() if k != "params"})
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines += [f"    {k}: {v}" for k, v in sorted(group.items()) if k != "params"]
+        return "\n".join(lines + [")"])

@@ -1,0 +1,76 @@
+r"""Stochastic gradient descent, with momentum, Nesterov momentum and weight decay.
+
+With gradient :math:`g_t` of the loss at :math:`\theta_{t-1}`, learning rate :math:`\gamma`,
+momentum :math:`\mu`, dampening :math:`\tau` and weight decay :math:`\lambda`
+(torch.optim.SGD's algorithm):
+
+.. math::
+
+    g_t &\leftarrow g_t + \lambda\,\theta_{t-1}                          && \text{(weight decay)}\\
+    b_t &\leftarrow \mu\, b_{t-1} + (1 - \tau)\, g_t, \quad b_1 = g_1     && \text{(momentum)}\\
+    g_t &\leftarrow g_t + \mu\, b_t \ \text{(Nesterov)} \quad\text{or}\quad g_t \leftarrow b_t\\
+    \theta_t &\leftarrow \theta_{t-1} - \gamma\, g_t
+
+With ``maximize=True`` the gradient is negated first (gradient ascent).
+"""
+
+import numpy as np
+
+from .optimizer import Optimizer, check_hyperparameter
+
+__all__ = ["SGD", "sgd_update", "check_sgd_hyperparameters"]
+
+
+def check_sgd_hyperparameters(group):
+    """torch.optim.SGD's checks and messages (shared with the PyTorch twin)."""
+    check_hyperparameter(group["lr"], "lr", message="Invalid learning rate")
+    check_hyperparameter(group["momentum"], "momentum")
+    check_hyperparameter(group["dampening"], "dampening", low=-np.inf)
+    check_hyperparameter(group["weight_decay"], "weight_decay")
+    for flag in ("nesterov", "maximize"):
+        if not isinstance(group[flag], (bool, np.bool_)):
+            raise TypeError(f"{flag} must be True or False, got {group[flag]!r}")
+    if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+        raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+
+
+def sgd_update(param, grad, state, *, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
+               nesterov=False, maximize=False):
+    """One SGD step on ``param`` (an ndarray, updated in place); ``state`` holds the
+    momentum buffer between steps."""
+    if maximize:
+        grad = -grad
+    if weight_decay != 0:
+        grad = grad + weight_decay * param
+    if momentum != 0:
+        buf = state.get("momentum_buffer")
+        if buf is None:
+            buf = state["momentum_buffer"] = np.array(grad, copy=True)  # b_1 = g_1
+        else:
+            buf *= momentum
+            buf += (1 - dampening) * grad
+        grad = grad + momentum * buf if nesterov else buf
+    param -= lr * grad
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with torch.optim.SGD's signature, defaults and semantics.
+
+    ``SGD(params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False,
+    maximize=False)``; the update is :func:`sgd_update`.
+    """
+
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
+                 nesterov=False, *, maximize=False):
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
+                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
+        check_sgd_hyperparameters(defaults)
+        super().__init__(params, defaults)
+
+    def _check_group(self, group):
+        check_sgd_hyperparameters(group)
+
+    def _update(self, p, grad, state, group):
+        sgd_update(p.data, grad, state, lr=group["lr"], momentum=group["momentum"],
+                   dampening=group["dampening"], weight_decay=group["weight_decay"],
+                   nesterov=group["nesterov"], maximize=group["maximize"])

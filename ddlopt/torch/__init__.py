@@ -1,0 +1,9 @@
+"""The PyTorch twins of ddlopt's NumPy methods: same names, same arguments, same numbers.
+
+Each optimizer is a ``torch.optim.Optimizer`` and works wherever one does (schedulers,
+state dicts, param groups, CUDA), with a per-tensor path and a ``torch._foreach_*`` path.
+"""
+
+from .sgd import SGD
+
+__all__ = ["SGD"]

@@ -1,0 +1,77 @@
+"""Trajectory parity for optimizers: the same problem driven through ddlopt.optim (NumPy),
+ddlopt.torch (per-tensor and foreach paths) and the reference torch.optim, in float64.
+
+The problem: several parameters in two param groups, each with a noisy quadratic gradient
+g_t = s * curvature * theta + noise_t (s = -1 under maximize, so ascent converges too),
+the noise drawn in advance so every implementation sees the same sequence. One parameter
+has no gradient on every third step, which every optimizer must skip.
+"""
+
+import numpy as np
+import torch
+
+import ddlopt
+
+SHAPES = [(3, 4), (4,), (2, 3, 2), ()]
+GROUP_OF = [0, 0, 1, 1]   # which param group each parameter belongs to
+SKIPPED = 3               # this parameter has grad None on steps divisible by 3
+
+
+class Problem:
+    def __init__(self, steps, seed=0, maximize=False):
+        rng = np.random.default_rng(seed)
+        self.steps = steps
+        self.initial = [rng.normal(size=s) for s in SHAPES]
+        self.curvature = [rng.uniform(0.1, 1.0, size=s) for s in SHAPES]
+        self.noise = [0.1 * rng.normal(size=(steps,) + s) for s in SHAPES]
+        self.sign = -1.0 if maximize else 1.0
+
+    def gradient(self, i, theta, t):
+        return np.asarray(self.sign * self.curvature[i] * theta + self.noise[i][t])
+
+    def has_grad(self, i, t):
+        return not (i == SKIPPED and t % 3 == 0)
+
+
+def groups(params, group_options):
+    return [{"params": [p for p, g in zip(params, GROUP_OF) if g == k], **group_options[k]}
+            for k in range(len(group_options))]
+
+
+def numpy_trajectory(cls, problem, group_options, start=0, stop=None, optimizer=None, params=None):
+    """Run steps [start, stop) with a ddlopt.optim optimizer; returns (trajectory, opt, params)."""
+    if params is None:
+        params = [ddlopt.Parameter(x) for x in problem.initial]
+    opt = optimizer or cls(groups(params, group_options))
+    trajectory = []
+    for t in range(start, problem.steps if stop is None else stop):
+        opt.zero_grad()
+        for i, p in enumerate(params):
+            if problem.has_grad(i, t):
+                p.grad = problem.gradient(i, p.data, t)
+        opt.step()
+        trajectory.append([p.data.copy() for p in params])
+    return trajectory, opt, params
+
+
+def torch_trajectory(cls, problem, group_options, **extra):
+    params = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in problem.initial]
+    opt = cls(groups(params, [{**o, **extra} for o in group_options]))
+    trajectory = []
+    for t in range(problem.steps):
+        opt.zero_grad()
+        for i, p in enumerate(params):
+            if problem.has_grad(i, t):
+                p.grad = torch.from_numpy(problem.gradient(i, p.detach().numpy(), t))
+        opt.step()
+        trajectory.append([p.detach().numpy().copy() for p in params])
+    return trajectory
+
+
+def max_relative_error(trajectory, reference):
+    """The largest, over steps and parameters, of ||x - x_ref|| / ||x_ref||."""
+    worst = 0.0
+    for step, step_ref in zip(trajectory, reference, strict=True):
+        for x, x_ref in zip(step, step_ref, strict=True):
+            worst = max(worst, np.linalg.norm(x - x_ref) / max(np.linalg.norm(x_ref), 1e-300))
+    return worst
