@@ -9,19 +9,20 @@ import sys
 
 import numpy as np
 
-from . import check, losses, optim
+from . import _random, check, data, losses, nn, optim, surfaces
 from .params import Parameter
 
 __version__ = "0.1.0"
 
-__all__ = ["Parameter", "check", "losses", "optim", "set_seed", "__version__"]
+__all__ = ["Parameter", "check", "data", "losses", "nn", "optim", "set_seed", "surfaces",
+           "__version__"]
 
 
 def set_seed(seed):
-    """Seed Python's, NumPy's and (if it is already imported) PyTorch's generators.
+    """Seed Python's, NumPy's, ddlopt's and (if it is already imported) PyTorch's generators.
 
-    Returns a fresh ``numpy.random.Generator`` seeded the same way, the generator the
-    book's code passes around explicitly.
+    Returns a fresh ``numpy.random.Generator`` seeded with ``seed``, for the book's code to
+    pass around explicitly where randomness matters.
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"seed must be a non-negative integer, got {type(seed).__name__} {seed!r}")
@@ -30,6 +31,7 @@ def set_seed(seed):
     seed = int(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)
+    _random.reseed(seed)  # what layers and fit() draw from when given no rng
     torch = sys.modules.get("torch")  # never import torch here: `import ddlopt` stays light
     if torch is not None:
         torch.manual_seed(seed)

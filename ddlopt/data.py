@@ -1,0 +1,116 @@
+"""Data for the book: scikit-learn's bundled real data sets (no network), seeded splits,
+standardization fitted on the training split only, mini-batches, and synthetic sets.
+
+scikit-learn is imported inside the functions that use it, so ``import ddlopt`` stays light.
+"""
+
+import numpy as np
+
+__all__ = ["load", "split", "standardize", "batches", "linear_regression", "two_moons",
+           "spirals", "DATASETS"]
+
+# name -> (scikit-learn loader, task)
+DATASETS = {
+    "digits": ("load_digits", "10 classes: 8x8 images of handwritten digits, 1797 samples"),
+    "breast_cancer": ("load_breast_cancer", "2 classes: 30 tumour measurements, 569 samples"),
+    "diabetes": ("load_diabetes", "regression: disease progression from 10 measurements, 442 samples"),
+    "iris": ("load_iris", "3 classes: 4 flower measurements, 150 samples"),
+    "wine": ("load_wine", "3 classes: 13 chemical measurements, 178 samples"),
+}
+
+
+def load(name):
+    """``(X, y)`` for a bundled data set: X float64 of shape (n, features); y int64 labels
+    for classification, float64 targets for regression. Shipped with scikit-learn: no
+    download."""
+    if name not in DATASETS:
+        raise ValueError(f"unknown data set {name!r}; known: {', '.join(DATASETS)}")
+    import sklearn.datasets
+
+    X, y = getattr(sklearn.datasets, DATASETS[name][0])(return_X_y=True)
+    y = y.astype(np.float64) if name == "diabetes" else y.astype(np.int64)
+    return X.astype(np.float64), y
+
+
+def split(X, y, val_size=0.2, test_size=0.0, seed=0, stratify=None):
+    """Shuffle and split into train, validation (and test) parts, reproducibly.
+
+    Returns ``(X_train, y_train), (X_val, y_val)``, plus ``(X_test, y_test)`` when
+    ``test_size > 0``. Sizes are fractions of the whole. ``stratify`` (default: True for
+    integer labels) keeps each class's share equal across the parts.
+    """
+    from sklearn.model_selection import train_test_split
+
+    X, y = np.asarray(X), np.asarray(y)
+    if len(X) != len(y):
+        raise ValueError(f"X has {len(X)} rows but y has {len(y)}; they must match")
+    if not 0 < val_size < 1 or not 0 <= test_size < 1 or val_size + test_size >= 1:
+        raise ValueError(f"val_size must be in (0, 1), test_size in [0, 1) and their sum below 1; "
+                         f"got val_size={val_size}, test_size={test_size}")
+    if stratify is None:
+        stratify = y.dtype.kind in "iub"
+    held = val_size + test_size
+    X_train, X_held, y_train, y_held = train_test_split(
+        X, y, test_size=held, random_state=seed, stratify=y if stratify else None)
+    if test_size == 0:
+        return (X_train, y_train), (X_held, y_held)
+    X_val, X_test, y_val, y_test = train_test_split(
+        X_held, y_held, test_size=test_size / held, random_state=seed,
+        stratify=y_held if stratify else None)
+    return (X_train, y_train), (X_val, y_val), (X_test, y_test)
+
+
+def standardize(X_train, *others):
+    """Scale every feature to mean 0 and standard deviation 1 using the training split's
+    statistics only (the validation and test data must not leak into training). Features
+    that are constant in training are left centred, not divided by zero."""
+    mean = X_train.mean(axis=0)
+    std = X_train.std(axis=0)
+    std = np.where(std > 0, std, 1.0)
+    scaled = [(X - mean) / std for X in (X_train, *others)]
+    return scaled[0] if not others else tuple(scaled)
+
+
+def batches(X, y, batch_size=32, shuffle=True, rng=None):
+    """Yield ``(X_batch, y_batch)`` covering the data once (one epoch); the last batch may
+    be smaller. ``rng`` (a Generator or a seed) orders the samples when ``shuffle``."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if len(X) != len(y):
+        raise ValueError(f"X has {len(X)} rows but y has {len(y)}; they must match")
+    order = np.random.default_rng(rng).permutation(len(X)) if shuffle else np.arange(len(X))
+    for start in range(0, len(X), batch_size):
+        index = order[start:start + batch_size]
+        yield X[index], y[index]
+
+
+def linear_regression(n=100, n_features=1, noise=0.5, rng=None):
+    """Noisy linear data ``y = X w + b + noise``; returns ``X, y, (w, b)`` with the true
+    coefficients, so a fit can be checked against them."""
+    rng = np.random.default_rng(rng)
+    X = rng.uniform(-3, 3, size=(n, n_features))
+    w, b = rng.normal(0, 2, size=n_features), float(rng.normal())
+    return X, X @ w + b + noise * rng.standard_normal(n), (w, b)
+
+
+def two_moons(n=200, noise=0.1, rng=None):
+    """Two interleaving half circles, labels 0 and 1 (scikit-learn's make_moons)."""
+    from sklearn.datasets import make_moons
+
+    seed = np.random.default_rng(rng).integers(2**31)
+    X, y = make_moons(n_samples=n, noise=noise, random_state=int(seed))
+    return X, y.astype(np.int64)
+
+
+def spirals(n=300, classes=3, noise=0.2, rng=None):
+    """Interleaved spiral arms, one per class (the classic CS231n toy set): not separable by
+    any line, easy for a small network."""
+    rng = np.random.default_rng(rng)
+    per_class = n // classes
+    X, y = [], []
+    for k in range(classes):
+        radius = np.linspace(0.0, 1.0, per_class)
+        angle = np.linspace(k * 4.0, (k + 1) * 4.0, per_class) + noise * rng.standard_normal(per_class)
+        X.append(np.column_stack([radius * np.sin(angle), radius * np.cos(angle)]))
+        y.append(np.full(per_class, k))
+    return np.concatenate(X), np.concatenate(y).astype(np.int64)

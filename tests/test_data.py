@@ -1,0 +1,67 @@
+"""ddlopt.data: bundled data sets, splits, standardization, batches, synthetic sets."""
+
+import numpy as np
+import pytest
+
+from ddlopt import data
+
+
+@pytest.mark.parametrize("name, shape, classes", [
+    ("digits", (1797, 64), 10), ("breast_cancer", (569, 30), 2), ("diabetes", (442, 10), None),
+    ("iris", (150, 4), 3), ("wine", (178, 13), 3)])
+def test_load(name, shape, classes):
+    X, y = data.load(name)
+    assert X.shape == shape and X.dtype == np.float64 and len(y) == shape[0]
+    if classes:
+        assert y.dtype == np.int64 and set(np.unique(y)) == set(range(classes))
+    else:
+        assert y.dtype == np.float64
+
+
+def test_split_is_seeded_stratified_and_disjoint():
+    X, y = data.load("digits")
+    X = np.column_stack([X, np.arange(len(X))])  # a row id, to check disjointness
+    (a, ya), (b, yb), (c, yc) = data.split(X, y, val_size=0.2, test_size=0.1, seed=1)
+    assert len(a) + len(b) + len(c) == len(X) and abs(len(c) - 180) <= 1
+    ids = [set(part[:, -1]) for part in (a, b, c)]
+    assert not (ids[0] & ids[1] or ids[0] & ids[2] or ids[1] & ids[2])
+    for part in (ya, yb, yc):  # every class keeps its share
+        assert np.allclose(np.bincount(part) / len(part), np.bincount(y) / len(y), atol=0.02)
+    (a2, _), (b2, _), (c2, _) = data.split(X, y, val_size=0.2, test_size=0.1, seed=1)
+    assert np.array_equal(a, a2) and np.array_equal(b, b2) and np.array_equal(c, c2)
+
+
+def test_standardize_uses_the_training_split_only():
+    train, val = np.array([[1.0, 5.0], [3.0, 5.0]]), np.array([[5.0, 6.0]])
+    scaled_train, scaled_val = data.standardize(train, val)
+    assert np.allclose(scaled_train, [[-1.0, 0.0], [1.0, 0.0]])
+    assert np.allclose(scaled_val, [[3.0, 1.0]])  # constant feature: centred, not divided by 0
+
+
+def test_batches_cover_the_data_once():
+    X, y = np.arange(10.0).reshape(10, 1), np.arange(10)
+    seen = [yb for _, yb in data.batches(X, y, batch_size=4, rng=0)]
+    assert [len(b) for b in seen] == [4, 4, 2]
+    assert sorted(np.concatenate(seen)) == list(range(10))
+    assert [list(b) for _, b in data.batches(X, y, 4, shuffle=False)][0] == [0, 1, 2, 3]
+
+
+def test_synthetic_sets():
+    X, y, (w, b) = data.linear_regression(n=500, n_features=2, noise=0.1, rng=0)
+    coef, *_ = np.linalg.lstsq(np.column_stack([X, np.ones(500)]), y, rcond=None)
+    assert np.allclose(coef, [*w, b], atol=0.05)
+    X, y = data.two_moons(100, rng=0)
+    assert X.shape == (100, 2) and set(y) == {0, 1}
+    X, y = data.spirals(300, classes=3, rng=0)
+    assert X.shape == (300, 2) and np.bincount(y).tolist() == [100, 100, 100]
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: data.load("mnist"), "unknown data set 'mnist'; known: digits"),
+    (lambda: data.split(np.zeros((4, 1)), np.zeros(3)), "X has 4 rows but y has 3"),
+    (lambda: data.split(np.zeros((4, 1)), np.zeros(4), val_size=0.6, test_size=0.5), "sum below 1"),
+    (lambda: list(data.batches(np.zeros((4, 1)), np.zeros(4), batch_size=0)), "batch_size must be a positive integer"),
+])
+def test_bad_input(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
