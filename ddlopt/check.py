@@ -16,8 +16,9 @@ import warnings
 import numpy as np
 
 from . import losses as _losses
+from . import optim as _optim
 
-__all__ = ["loss"]
+__all__ = ["loss", "optimizer_step"]
 
 _RTOL = 1e-6  # a student's float64 formula agrees with ours far better than this
 
@@ -26,11 +27,11 @@ def _close(a, b):
     return bool(np.isfinite(a) and abs(a - b) <= _RTOL * max(abs(b), 1e-12))
 
 
-def _call(fn, *args):
+def _call(fn, *args, **kwargs):
     """fn(*args) with NumPy's overflow and divide warnings silenced: we report them ourselves."""
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return fn(*args)
+        return fn(*args, **kwargs)
 
 
 def _inputs(reference, rng):
@@ -165,3 +166,79 @@ def loss(student_loss, reference, gradient=None, *, seed=0, **kwargs):
         print(textwrap.fill(("✓ " if passed else "✗ ") + message, 78, subsequent_indent="  ",
                             break_on_hyphens=False))
     return all(passed for passed, _ in findings)
+
+
+# ----------------------------------------------------------------------------------------
+# Optimizer update rules
+# ----------------------------------------------------------------------------------------
+_UPDATES = {"sgd": _optim.sgd_update}
+
+
+def _student_steps(update, start, grads, hyperparameters):
+    """Run a student's update rule; returns the parameter after each step."""
+    param, state, path = start.copy(), {}, []
+    for g in grads:
+        out = _call(update, param, g.copy(), state, **hyperparameters)
+        if out is not None:  # returning the new value instead of updating in place is fine
+            param = np.array(out, dtype=float)
+        path.append(param.copy())
+    return path
+
+
+def optimizer_step(student_update, reference="sgd", *, steps=5, seed=0, **hyperparameters):
+    """Check a student's update rule against ddlopt's, over ``steps`` steps.
+
+    ``student_update(param, grad, state, **hyperparameters)`` must update ``param`` in place
+    (or return its new value), keeping what it needs between steps in the dict ``state``,
+    as :func:`ddlopt.optim.sgd_update` does. ``reference`` names the rule (``"sgd"``).
+    Prints what passed and what did not; returns True if all passed.
+    """
+    if not callable(student_update):
+        raise TypeError(f"student_update must be a function, got {student_update!r}")
+    if reference not in _UPDATES:
+        raise ValueError(f"unknown update rule {reference!r}; known: {', '.join(_UPDATES)}")
+    if "lr" not in hyperparameters:
+        raise ValueError("pass the learning rate, e.g. optimizer_step(f, 'sgd', lr=0.1)")
+    rng = np.random.default_rng(seed)
+    start = rng.normal(size=(3, 2))
+    grads = [rng.normal(size=(3, 2)) for _ in range(steps)]
+    expected = _student_steps(_UPDATES[reference], start, grads, hyperparameters)
+    try:
+        yours = _student_steps(student_update, start, grads, hyperparameters)
+        problem = None
+    except Exception as e:
+        yours, problem = None, f"it raised {type(e).__name__}: {e}"
+
+    def same(a, b):
+        return np.allclose(a, b, rtol=1e-9, atol=1e-12)
+
+    if problem is None and not same(yours[0], expected[0]):
+        step, step_expected = yours[0] - start, expected[0] - start
+        lr = hyperparameters["lr"]
+        if np.allclose(step, 0.0):
+            problem = "the parameter did not change: update it in place (param -= ...) or " \
+                      "return its new value"
+        elif same(step, -step_expected):
+            problem = "the first step goes uphill: descent subtracts the gradient " \
+                      "(param -= lr * grad)"
+        elif same(step * lr, step_expected):
+            problem = "the first step is 1/lr times too large: multiply the gradient by lr"
+        elif same(step, step_expected * lr):
+            problem = "the first step is lr times too small: lr is applied twice"
+        elif hyperparameters.get("weight_decay") and same(
+                step, _student_steps(_UPDATES[reference], start, grads[:1],
+                                     {**hyperparameters, "weight_decay": 0})[0] - start):
+            problem = "weight decay is missing: add weight_decay * param to the gradient"
+        else:
+            problem = f"the first step differs: yours moves by {np.round(step[0], 6)}, " \
+                      f"expected {np.round(step_expected[0], 6)} (first row)"
+    if problem is None:
+        for t, (a, b) in enumerate(zip(yours, expected)):
+            if not same(a, b):
+                problem = f"the first {t} step(s) are right but step {t + 1} differs: is " \
+                          "what must carry over between steps (a momentum buffer) kept in state?"
+                break
+    message = problem or f"{steps} steps match {reference} with {hyperparameters}"
+    print(textwrap.fill(("✓ " if problem is None else "✗ ") + message, 78, subsequent_indent="  ",
+                        break_on_hyphens=False))
+    return problem is None
