@@ -223,12 +223,17 @@ class Sequential:
     def train_on_batch(self, X, y):
         """One optimizer step on one batch; returns the batch's loss and its outputs."""
         self._require_compiled()
-        out = self.forward(X, fold=self._fold)
-        y = self._targets(y, out)
-        value = self._train_loss(y, out)
-        self.optimizer.zero_grad()
-        self.backward(self._train_loss.gradient(y, out))
-        self.optimizer.step()
+        # overflow is reported as one clear error below, not as NumPy warnings
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = self.forward(X, fold=self._fold)
+            y = self._targets(y, out)
+            value = self._train_loss(y, out) if np.all(np.isfinite(out)) else np.inf
+            if not np.isfinite(value):
+                raise FloatingPointError("training diverged: the loss is no longer finite "
+                                         "(inf or NaN); lower the learning rate")
+            self.optimizer.zero_grad()
+            self.backward(self._train_loss.gradient(y, out))
+            self.optimizer.step()
         return value, out
 
     def _metric(self, name, y, out, logits):
@@ -307,7 +312,11 @@ class Sequential:
         """The loss and metrics on (X, y): ``[loss, *metrics]`` (just the loss if there are no
         metrics), or a dict with ``return_dict=True``."""
         self._require_compiled()
-        out = self.forward(X, fold=self._fold)
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = self.forward(X, fold=self._fold)
+        if not np.all(np.isfinite(out)):
+            raise FloatingPointError("the network's outputs are not finite (inf or NaN): "
+                                     "training diverged; lower the learning rate")
         y = self._targets(y, out)
         results = {"loss": self._train_loss(y, out)}
         for m in self.metrics:

@@ -152,6 +152,14 @@ def test_callbacks_see_every_epoch_and_can_stop_training():
     assert history.epoch == [0, 1] and callback.seen == [(0, ["loss", "lr"]), (1, ["loss", "lr"])]
 
 
+def test_divergence_is_an_error_not_a_warning():
+    rng = np.random.default_rng(0)
+    model = Sequential([Dense(2, 8, "relu", rng=rng), Dense(8, 1, rng=rng)])
+    model.compile(optimizer=SGD(model.parameters(), lr=100.0), loss="mse")
+    with pytest.raises(FloatingPointError, match="training diverged: the loss is no longer finite.*lower the learning rate"):
+        model.fit(rng.normal(size=(64, 2)), 100 * rng.normal(size=64), epochs=50, verbose=0)
+
+
 @pytest.mark.parametrize("build, error, message", [
     (lambda: Dense(0, 3), ValueError, "in_features must be a positive integer, got 0"),
     (lambda: Dense(3, 2.5), ValueError, "out_features must be a positive integer"),
