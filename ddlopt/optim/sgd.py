@@ -34,8 +34,8 @@ def check_sgd_hyperparameters(group):
         raise ValueError("Nesterov momentum requires a momentum and zero dampening")
 
 
-def sgd_update(param, grad, state, *, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
-               nesterov=False, maximize=False):
+def sgd_update(param, grad, state, *, lr, momentum=0.0, dampening=0.0,
+               weight_decay=0.0, nesterov=False, maximize=False):
     """One SGD step on ``param`` (an ndarray, updated in place); ``state`` holds the
     momentum buffer between steps."""
     if maximize:
