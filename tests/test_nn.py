@@ -188,3 +188,11 @@ def test_divergence_is_an_error_not_a_warning():
 def test_bad_input_raises_a_clear_error(build, error, message):
     with pytest.raises(error, match=message):
         build()
+
+
+def test_verbose_fit_shows_a_progress_bar_on_stderr(capsys):
+    rng = np.random.default_rng(0)
+    model = Sequential([Dense(2, 1, rng=rng)]).compile(optimizer="sgd", loss="mse")
+    model.fit(rng.normal(size=(8, 2)), rng.normal(size=8), epochs=3, verbose=1)
+    captured = capsys.readouterr()
+    assert "3/3" in captured.err and "loss=" in captured.err and captured.out == ""
