@@ -26,6 +26,8 @@ import inspect
 
 import numpy as np
 
+from ._registry import lookup
+
 __all__ = [
     "EPSILON", "Loss", "MeanSquaredError", "MeanAbsoluteError", "Huber",
     "BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
@@ -352,17 +354,10 @@ def get(identifier, **kwargs):
     >>> get("sparse_categorical_crossentropy", from_logits=True)
     SparseCategoricalCrossentropy(from_logits=True)
     """
-    if isinstance(identifier, Loss):
-        if kwargs:
-            raise ValueError(f"got a Loss object {identifier!r} and keyword arguments {kwargs}; "
-                             "pass a name to configure a loss")
-        return identifier
-    if not isinstance(identifier, str):
-        raise TypeError(f"identifier must be a loss name (str) or a Loss, got {identifier!r}")
-    if identifier not in _REGISTRY:
-        known = ", ".join(sorted(k for k in _REGISTRY if k.islower()))
-        raise ValueError(f"unknown loss {identifier!r}; known names: {known}")
-    cls = _REGISTRY[identifier]
+    found = lookup(identifier, kwargs, Loss, "loss", _REGISTRY)
+    if isinstance(found, Loss):
+        return found
+    cls = found
     allowed = list(inspect.signature(cls.__init__).parameters)[1:]
     unexpected = sorted(set(kwargs) - set(allowed))
     if unexpected:

@@ -227,7 +227,7 @@ def test_bad_input_raises_a_clear_error(name, kwargs, y_true, y_pred, error, mes
 
 @pytest.mark.parametrize("args, kwargs, error, message", [
     (("cross_entropy",), {}, ValueError, "unknown loss 'cross_entropy'; known names: binary_crossentropy"),
-    ((42,), {}, TypeError, "identifier must be a loss name"),
+    ((42,), {}, TypeError, "identifier must be the name of a loss"),
     (("mse",), {"from_logits": True}, TypeError, r"'mse' takes no arguments, got \['from_logits'\]"),
     (("huber",), {"delta": 0.0}, ValueError, "delta must be a positive finite number, got 0.0"),
     (("huber",), {"delta": "1"}, TypeError, "delta must be a positive number"),

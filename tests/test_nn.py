@@ -112,24 +112,23 @@ def test_fit_reaches_95_percent_on_digits():
     assert accuracy == history.history["val_accuracy"][-1] and loss == history.history["val_loss"][-1]
 
 
+def breast_cancer_fit(seed, hidden, epochs, batch_size):
+    """Keras style: names in compile, labels of shape (n,) for an (n, 1) output."""
+    ddlopt.set_seed(seed)
+    X, y = data.load("breast_cancer")
+    X = data.standardize(X)
+    model = Sequential([Dense(30, hidden, "relu"), Dense(hidden, 1, "sigmoid")])
+    model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
+    return model, X, model.fit(X, y, epochs=epochs, batch_size=batch_size, verbose=0)
+
+
 def test_fit_is_reproducible_after_set_seed():
-    def run():
-        ddlopt.set_seed(3)
-        X, y = data.load("breast_cancer")
-        X = data.standardize(X)
-        model = Sequential([Dense(30, 8, "relu"), Dense(8, 1, "sigmoid")])
-        model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
-        return model.fit(X, y, epochs=3, batch_size=64, verbose=0).history
-    assert run() == run()
+    first, second = (breast_cancer_fit(3, 8, 3, 64)[2].history for _ in range(2))
+    assert first == second
 
 
 def test_keras_style_compile_with_names_and_binary_targets_of_shape_n():
-    ddlopt.set_seed(0)
-    X, y = data.load("breast_cancer")
-    X = data.standardize(X)
-    model = Sequential([Dense(30, 16, "relu"), Dense(16, 1, "sigmoid")])
-    model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
-    history = model.fit(X, y, epochs=15, batch_size=32, verbose=0)
+    model, X, history = breast_cancer_fit(0, 16, 15, 32)
     assert history.history["accuracy"][-1] > 0.9  # the base rate is 0.63: it learned
     assert model.predict(X).shape == (569, 1)
 

@@ -197,7 +197,7 @@ def test_a_parameter_in_two_groups_is_refused():
 @pytest.mark.parametrize("args, kwargs, error, message", [
     (("adamw", [ddlopt.Parameter([0.0])]), {}, ValueError, "unknown optimizer 'adamw'; known names: sgd"),
     (("sgd",), {}, ValueError, r"needs the parameters to optimize"),
-    ((3,), {}, TypeError, "identifier must be an optimizer name"),
+    ((3,), {}, TypeError, "identifier must be the name of an optimizer"),
 ])
 def test_get_bad_input(args, kwargs, error, message):
     with pytest.raises(error, match=message):

@@ -3,6 +3,7 @@
 ``get("sgd", params)`` resolves a Keras name to the optimizer with Keras's defaults.
 """
 
+from .._registry import lookup
 from .optimizer import Optimizer
 from .sgd import SGD, sgd_update
 
@@ -24,21 +25,14 @@ def get(identifier, params=None, **kwargs):
     argument names work too: ``get("sgd", params, learning_rate=0.1, momentum=0.9)``. An
     Optimizer object is returned as it is.
     """
-    if isinstance(identifier, Optimizer):
-        if kwargs:
-            raise ValueError(f"got an optimizer object and keyword arguments {kwargs}; "
-                             "pass a name to configure an optimizer")
-        return identifier
-    if not isinstance(identifier, str):
-        raise TypeError(f"identifier must be an optimizer name (str) or an Optimizer, "
-                        f"got {identifier!r}")
-    key = identifier.lower()
-    if key not in _KERAS:
-        raise ValueError(f"unknown optimizer {identifier!r}; known names: {', '.join(sorted(_KERAS))}")
+    found = lookup(identifier.lower() if isinstance(identifier, str) else identifier,
+                   kwargs, Optimizer, "optimizer", _KERAS)
+    if isinstance(found, Optimizer):
+        return found
     if params is None:
         raise ValueError(f"get({identifier!r}) needs the parameters to optimize: "
                          f"get({identifier!r}, model.parameters())")
-    cls, defaults = _KERAS[key]
+    cls, defaults = found
     arguments = dict(defaults)
     arguments.update({_KERAS_ARGUMENTS.get(k, k): v for k, v in kwargs.items()})
     return cls(params, **arguments)
