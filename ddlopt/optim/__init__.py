@@ -4,26 +4,34 @@
 """
 
 from .._registry import lookup
+from .adagrad import Adagrad, adagrad_update
 from .optimizer import Optimizer
+from .rmsprop import KerasRMSprop, RMSprop, keras_rmsprop_update, rmsprop_update
 from .sgd import SGD, sgd_update
 
-__all__ = ["Optimizer", "SGD", "sgd_update", "get"]
+__all__ = ["Optimizer", "SGD", "sgd_update", "Adagrad", "adagrad_update", "RMSprop",
+           "rmsprop_update", "KerasRMSprop", "keras_rmsprop_update", "get"]
 
-# Keras name -> (class, Keras's defaults in torch's argument names). Keras's own argument
-# names are accepted by get() too and translated.
+# Keras name -> (class, Keras's defaults, Keras argument name -> the class's name)
 _KERAS = {
-    "sgd": (SGD, {"lr": 0.01}),
+    # Keras's SGD and torch's agree at a constant learning rate: torch's class, Keras's lr
+    "sgd": (SGD, {"lr": 0.01}, {"learning_rate": "lr"}),
+    # Keras's RMSprop puts epsilon inside the square root: a class of its own
+    "rmsprop": (KerasRMSprop, {}, {}),
 }
-_KERAS_ARGUMENTS = {"learning_rate": "lr", "epsilon": "eps"}
 
 
 def get(identifier, params=None, **kwargs):
-    """The optimizer for a Keras name, with Keras's defaults, over ``params``.
+    """The optimizer for a Keras name, with Keras's defaults and semantics, over ``params``.
 
-    ``get("sgd", model.parameters())`` is ``SGD(params, lr=0.01)``: Keras's default learning
-    rate, torch's semantics (for SGD the two agree at a constant learning rate). Keras's
-    argument names work too: ``get("sgd", params, learning_rate=0.1, momentum=0.9)``. An
-    Optimizer object is returned as it is.
+    - ``get("sgd", params)`` is ``SGD(params, lr=0.01)``: Keras's default learning rate with
+      torch's update, which for SGD is Keras's too at a constant learning rate. Keras's
+      ``learning_rate=`` is accepted for ``lr=``.
+    - ``get("rmsprop", params)`` is :class:`KerasRMSprop`: ``learning_rate=0.001, rho=0.9,
+      epsilon=1e-7`` inside the square root, as Keras computes it. For torch's RMSprop
+      (``alpha=0.99``, epsilon outside the root) use ``RMSprop`` directly.
+
+    An Optimizer object is returned as it is.
     """
     found = lookup(identifier.lower() if isinstance(identifier, str) else identifier,
                    kwargs, Optimizer, "optimizer", _KERAS)
@@ -32,7 +40,7 @@ def get(identifier, params=None, **kwargs):
     if params is None:
         raise ValueError(f"get({identifier!r}) needs the parameters to optimize: "
                          f"get({identifier!r}, model.parameters())")
-    cls, defaults = found
+    cls, defaults, renames = found
     arguments = dict(defaults)
-    arguments.update({_KERAS_ARGUMENTS.get(k, k): v for k, v in kwargs.items()})
+    arguments.update({renames.get(k, k): v for k, v in kwargs.items()})
     return cls(params, **arguments)

@@ -4,6 +4,8 @@ Each optimizer is a ``torch.optim.Optimizer`` and works wherever one does (sched
 state dicts, param groups, CUDA), with a per-tensor path and a ``torch._foreach_*`` path.
 """
 
+from .adagrad import Adagrad
+from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["SGD"]
+__all__ = ["SGD", "Adagrad", "RMSprop"]
