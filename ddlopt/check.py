@@ -171,7 +171,8 @@ def loss(student_loss, reference, gradient=None, *, seed=0, **kwargs):
 # ----------------------------------------------------------------------------------------
 # Optimizer update rules
 # ----------------------------------------------------------------------------------------
-_UPDATES = {"sgd": _optim.sgd_update}
+_UPDATES = {"sgd": _optim.sgd_update, "adagrad": _optim.adagrad_update,
+            "rmsprop": _optim.rmsprop_update}
 
 
 def _student_steps(update, start, grads, hyperparameters):
