@@ -231,8 +231,10 @@ def optimizer_step(student_update, reference="sgd", *, steps=5, seed=0, **hyperp
                                      {**hyperparameters, "weight_decay": 0})[0] - start):
             problem = "weight decay is missing: add weight_decay * param to the gradient"
         else:
-            problem = f"the first step differs: yours moves by {np.round(step[0], 6)}, " \
-                      f"expected {np.round(step_expected[0], 6)} (first row)"
+            worst = np.max(np.abs(step - step_expected) / np.maximum(np.abs(step_expected), 1e-300))
+            problem = f"the first step differs, by up to {worst:.1e} relative: yours moves " \
+                      f"the first row by {np.array2string(step[0], precision=9)}, expected " \
+                      f"{np.array2string(step_expected[0], precision=9)}"
     if problem is None:
         for t, (a, b) in enumerate(zip(yours, expected)):
             if not same(a, b):
