@@ -60,7 +60,6 @@ class Adagrad(Optimizer):
         defaults = dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                         initial_accumulator_value=initial_accumulator_value, eps=eps,
                         maximize=maximize)
-        check_adagrad_hyperparameters(defaults)
         super().__init__(params, defaults)
 
     def _check_group(self, group):

@@ -41,6 +41,7 @@ class Optimizer:
 
     def __init__(self, params, defaults):
         self.defaults = dict(defaults)
+        self._check_group(self.defaults)  # bad hyperparameters are reported before bad params
         self.state = {}
         self.param_groups = []
         if isinstance(params, (Parameter, dict)):

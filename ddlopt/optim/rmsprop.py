@@ -82,7 +82,6 @@ class RMSprop(Optimizer):
                  centered=False, *, maximize=False):
         defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                         momentum=momentum, centered=centered, maximize=maximize)
-        check_rmsprop_hyperparameters(defaults)
         super().__init__(params, defaults)
 
     def _check_group(self, group):
@@ -128,7 +127,6 @@ class KerasRMSprop(Optimizer):
                  centered=False):
         defaults = dict(lr=learning_rate, rho=rho, momentum=momentum, epsilon=epsilon,
                         centered=centered)
-        self._check_group(defaults)
         super().__init__(params, defaults)
 
     def _check_group(self, group):

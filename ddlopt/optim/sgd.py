@@ -64,7 +64,6 @@ class SGD(Optimizer):
                  nesterov=False, *, maximize=False):
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
                         weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
-        check_sgd_hyperparameters(defaults)
         super().__init__(params, defaults)
 
     def _check_group(self, group):
