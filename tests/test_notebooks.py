@@ -4,7 +4,6 @@ bottom in one kernel, free of errors, with an output wherever its code prints or
 import ast
 import json
 import re
-from pathlib import Path
 
 import pytest
 import yaml
