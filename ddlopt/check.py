@@ -172,7 +172,31 @@ def loss(student_loss, reference, gradient=None, *, seed=0, **kwargs):
 # Optimizer update rules
 # ----------------------------------------------------------------------------------------
 _UPDATES = {"sgd": _optim.sgd_update, "adagrad": _optim.adagrad_update,
-            "rmsprop": _optim.rmsprop_update}
+            "rmsprop": _optim.rmsprop_update, "adam": _optim.adam_update}
+
+
+def _adam_variant(param, grad, state, *, lr, betas=(0.9, 0.999), eps=1e-8, correct_bias=True,
+                  eps_inside=False, average_m=True, **_):
+    """Adam with one of the usual mistakes, to recognise it in a student's steps."""
+    beta1, beta2 = betas
+    state["t"] = t = state.get("t", 0) + 1
+    m = state["m"] = beta1 * state.get("m", 0.0) + ((1 - beta1) if average_m else 1.0) * grad
+    v = state["v"] = beta2 * state.get("v", 0.0) + (1 - beta2) * grad * grad
+    if correct_bias:
+        m, v = m / (1 - beta1**t), v / (1 - beta2**t)
+    param -= lr * m / (np.sqrt(v + eps) if eps_inside else np.sqrt(v) + eps)
+
+
+# rule -> [(message, update with that mistake)]: a student's steps matching one get its message
+_MISTAKES = {"adam": [
+    ("the bias correction is missing: divide m by 1 - beta1^t and v by 1 - beta2^t "
+     "(both start at zero, so uncorrected the early steps have the wrong size)",
+     lambda *a, **k: _adam_variant(*a, correct_bias=False, **k)),
+    ("epsilon is inside the square root: Adam divides by sqrt(v_hat) + eps",
+     lambda *a, **k: _adam_variant(*a, eps_inside=True, **k)),
+    ("the first moment is not an average: m = beta1 * m + (1 - beta1) * g, not beta1 * m + g",
+     lambda *a, **k: _adam_variant(*a, average_m=False, **k)),
+]}
 
 
 def _student_steps(update, start, grads, hyperparameters):
@@ -213,6 +237,15 @@ def optimizer_step(student_update, reference="sgd", *, steps=5, seed=0, **hyperp
     def same(a, b):
         return np.allclose(a, b, rtol=1e-9, atol=1e-12)
 
+    if problem is None and np.any(~np.isfinite(np.array(yours))):
+        problem = "the parameters became NaN or inf: is something negative under a square " \
+                  "root (the second moment averages g * g), or a division by zero?"
+    if problem is None and not all(same(a, b) for a, b in zip(yours, expected)):
+        for message, mistaken in _MISTAKES.get(reference, []):
+            if all(same(a, b) for a, b in zip(
+                    yours, _student_steps(mistaken, start, grads, hyperparameters))):
+                problem = message
+                break
     if problem is None and not same(yours[0], expected[0]):
         step, step_expected = yours[0] - start, expected[0] - start
         lr = hyperparameters["lr"]

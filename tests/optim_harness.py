@@ -55,6 +55,18 @@ def numpy_trajectory(cls, problem, group_options, start=0, stop=None, optimizer=
 
 
 def torch_trajectory(cls, problem, group_options, **extra):
+    """The same with a torch optimizer, under float64 as the default dtype: torch keeps some
+    scalar state (NAdam's mu_product, the step counts) in the default dtype, float32 unless
+    told otherwise, and a float64 comparison means float64 throughout."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        return _torch_trajectory(cls, problem, group_options, **extra)
+    finally:
+        torch.set_default_dtype(previous)
+
+
+def _torch_trajectory(cls, problem, group_options, **extra):
     params = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in problem.initial]
     opt = cls(groups(params, [{**o, **extra} for o in group_options]))
     trajectory = []
@@ -75,3 +87,34 @@ def max_relative_error(trajectory, reference):
         for x, x_ref in zip(step, step_ref, strict=True):
             worst = max(worst, np.linalg.norm(x - x_ref) / max(np.linalg.norm(x_ref), 1e-300))
     return worst
+
+
+def all_trajectories(numpy_cls, twin_cls, reference_cls, group_options, steps, seed=0,
+                     maximize=False):
+    """The reference torch.optim trajectory, and ddlopt's three (NumPy, torch per-tensor,
+    torch foreach) on the same problem."""
+    problem = Problem(steps, seed=seed, maximize=maximize)
+    reference = torch_trajectory(reference_cls, problem, group_options, foreach=False)
+    return problem, reference, {
+        "numpy": numpy_trajectory(numpy_cls, problem, group_options)[0],
+        "torch per-tensor": torch_trajectory(twin_cls, problem, group_options, foreach=False),
+        "torch foreach": torch_trajectory(twin_cls, problem, group_options, foreach=True),
+    }
+
+
+def resume_is_bit_identical(cls, group_options, steps=300, split=120):
+    """Run straight through, and stop at ``split``, pickle the state dict, load it into a
+    fresh optimizer over copies of the parameters and go on: the two must agree to the bit."""
+    import pickle
+
+    problem = Problem(steps)
+    straight = numpy_trajectory(cls, problem, group_options)[0]
+    first, opt, params = numpy_trajectory(cls, problem, group_options, stop=split)
+    saved = pickle.loads(pickle.dumps(opt.state_dict()))
+    resumed_params = [ddlopt.Parameter(p.data) for p in params]
+    resumed = cls(groups(resumed_params, [{} for _ in group_options]))
+    resumed.load_state_dict(saved)
+    second = numpy_trajectory(cls, problem, group_options, start=split, optimizer=resumed,
+                              params=resumed_params)[0]
+    return all(np.array_equal(x, y) for a, b in zip(first + second, straight, strict=True)
+               for x, y in zip(a, b, strict=True))

@@ -3,7 +3,6 @@ float64 steps for every flag combination and two param groups; hypothesis draws 
 hyperparameters; Keras's RMSprop against torch's where the two must agree."""
 
 import itertools
-import pickle
 
 import numpy as np
 import pytest
@@ -14,7 +13,8 @@ from hypothesis import strategies as st
 import ddlopt
 import ddlopt.torch
 from ddlopt.optim import Adagrad, KerasRMSprop, RMSprop, get
-from optim_harness import Problem, max_relative_error, numpy_trajectory, torch_trajectory
+from optim_harness import (Problem, all_trajectories, max_relative_error, numpy_trajectory,
+                           resume_is_bit_identical, torch_trajectory)
 
 STEPS = 1000
 TOLERANCE = 1e-10
@@ -42,13 +42,8 @@ def options(name, combo):
 
 def run_all(name, combo, steps=STEPS, seed=0):
     numpy_cls, twin_cls, reference_cls, _ = CLASSES[name]
-    problem = Problem(steps, seed=seed, maximize=combo.get("maximize", False))
-    reference = torch_trajectory(reference_cls, problem, options(name, combo), foreach=False)
-    return problem, reference, {
-        "numpy": numpy_trajectory(numpy_cls, problem, options(name, combo))[0],
-        "torch per-tensor": torch_trajectory(twin_cls, problem, options(name, combo), foreach=False),
-        "torch foreach": torch_trajectory(twin_cls, problem, options(name, combo), foreach=True),
-    }
+    return all_trajectories(numpy_cls, twin_cls, reference_cls, options(name, combo), steps,
+                            seed=seed, maximize=combo.get("maximize", False))
 
 
 @pytest.mark.parametrize("case", CASES, ids=ids)
@@ -120,18 +115,7 @@ def test_get_rmsprop_gives_keras_defaults():
 
 @pytest.mark.parametrize("cls", [Adagrad, RMSprop, KerasRMSprop])
 def test_resuming_from_a_state_dict_is_bit_identical(cls):
-    problem = Problem(300)
-    group_options = [{"lr": 0.01}, {"lr": 0.02}]
-    straight = numpy_trajectory(cls, problem, group_options)[0]
-    first, opt, params = numpy_trajectory(cls, problem, group_options, stop=120)
-    saved = pickle.loads(pickle.dumps(opt.state_dict()))
-    resumed_params = [ddlopt.Parameter(p.data) for p in params]
-    resumed = cls([{"params": resumed_params[:2]}, {"params": resumed_params[2:]}])
-    resumed.load_state_dict(saved)
-    second = numpy_trajectory(cls, problem, group_options, start=120, optimizer=resumed,
-                              params=resumed_params)[0]
-    for a, b in zip(first + second, straight, strict=True):
-        assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert resume_is_bit_identical(cls, [{"lr": 0.01}, {"lr": 0.02}])
 
 
 @pytest.mark.parametrize("twin, reference, kwargs", [

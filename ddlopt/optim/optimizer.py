@@ -39,7 +39,11 @@ class Optimizer:
     """Base class: holds ``param_groups`` (dicts with ``params`` and hyperparameters) and
     ``state`` (a dict per Parameter), exactly as ``torch.optim.Optimizer`` does."""
 
-    def __init__(self, params, defaults):
+    def __init__(self, params, defaults, check_finite=False):
+        if not isinstance(check_finite, (bool, np.bool_)):
+            raise TypeError(f"check_finite must be True or False, got {check_finite!r}")
+        self.check_finite = bool(check_finite)
+        self._step_count = 0
         self.defaults = dict(defaults)
         self._check_group(self.defaults)  # bad hyperparameters are reported before bad params
         self.state = {}
@@ -90,8 +94,16 @@ class Optimizer:
                     p.grad.fill(0.0)
 
     def step(self, closure=None):
-        """One update of every parameter that has a gradient; returns closure() if given."""
+        """One update of every parameter that has a gradient; returns closure() if given.
+
+        A NaN or infinite gradient flows into the parameters, as in torch; with
+        ``check_finite=True`` it raises FloatingPointError instead, naming the parameter and
+        the step, before any parameter is changed.
+        """
         loss = closure() if closure is not None else None
+        self._step_count += 1
+        if self.check_finite:
+            self._require_finite_gradients()
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:
@@ -101,6 +113,15 @@ class Optimizer:
 
     def _update(self, p, grad, state, group):
         raise NotImplementedError
+
+    def _require_finite_gradients(self):
+        for g, group in enumerate(self.param_groups):
+            for i, p in enumerate(group["params"]):
+                if p.grad is not None and not np.all(np.isfinite(p.grad)):
+                    what = "NaN" if np.isnan(p.grad).any() else "inf"
+                    raise FloatingPointError(
+                        f"step {self._step_count}: the gradient of parameter {i} in param group "
+                        f"{g} (shape {p.data.shape}) contains {what}; no parameter was updated")
 
     # -- saving and resuming ---------------------------------------------------------------
     def state_dict(self):

@@ -5,7 +5,8 @@ state dicts, param groups, CUDA), with a per-tensor path and a ``torch._foreach_
 """
 
 from .adagrad import Adagrad
+from .adam import Adam, AdamW, NAdam
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["SGD", "Adagrad", "RMSprop"]
+__all__ = ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "NAdam"]

@@ -15,8 +15,12 @@ class TwinOptimizer(torch.optim.Optimizer):
 
     check = None
 
-    def __init__(self, params, defaults, foreach):
+    def __init__(self, params, defaults, foreach, check_finite=False):
         self.check(defaults)
+        if not isinstance(check_finite, bool):
+            raise TypeError(f"check_finite must be True or False, got {check_finite!r}")
+        self.check_finite = check_finite
+        self._finite_step = 0
         super().__init__(params, {**defaults, "foreach": foreach})
 
     def add_param_group(self, param_group):
@@ -32,6 +36,16 @@ class TwinOptimizer(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
+        self._finite_step += 1
+        if self.check_finite:  # costs a device sync: off by default, as torch has no such check
+            for g, group in enumerate(self.param_groups):
+                for i, p in enumerate(group["params"]):
+                    if p.grad is not None and not torch.isfinite(p.grad).all():
+                        what = "NaN" if torch.isnan(p.grad).any() else "inf"
+                        raise FloatingPointError(
+                            f"step {self._finite_step}: the gradient of parameter {i} in param "
+                            f"group {g} (shape {tuple(p.shape)}) contains {what}; no parameter "
+                            f"was updated")
         for group in self.param_groups:
             params = [p for p in group["params"] if p.grad is not None]
             if not params:

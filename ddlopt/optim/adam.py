@@ -1,0 +1,215 @@
+r"""Adam and its family: AMSGrad, AdamW (decoupled weight decay), NAdam, and Keras's Adam.
+
+Adam (Kingma and Ba, 2015) is momentum on the gradient plus RMSprop's scaling, with both
+moving averages corrected for starting at zero. torch.optim.Adam's algorithm:
+
+.. math::
+
+    g_t &\leftarrow g_t + \lambda\,\theta_{t-1}
+        \quad\text{(L2; AdamW instead: } \theta_{t-1} \leftarrow (1 - \gamma\lambda)\,\theta_{t-1})\\
+    m_t &= \beta_1 m_{t-1} + (1 - \beta_1)\, g_t          && \text{(first moment)}\\
+    v_t &= \beta_2 v_{t-1} + (1 - \beta_2)\, g_t^2        && \text{(second moment)}\\
+    \hat v_t &= \max(\hat v_{t-1}, v_t) \ \text{(AMSGrad) or } v_t\\
+    \theta_t &= \theta_{t-1} - \frac{\gamma}{1 - \beta_1^t}\,
+        \frac{m_t}{\sqrt{\hat v_t}/\sqrt{1 - \beta_2^t} + \epsilon}  && \text{(bias-corrected step)}
+"""
+
+import numpy as np
+
+from .optimizer import Optimizer, check_hyperparameter
+
+__all__ = ["Adam", "AdamW", "adam_update", "NAdam", "nadam_update", "KerasAdam",
+           "keras_adam_update", "check_adam_hyperparameters"]
+
+
+def check_adam_hyperparameters(group):
+    """torch.optim.Adam's checks and messages (shared by AdamW, NAdam and the torch twins)."""
+    check_hyperparameter(group["lr"], "lr", message="Invalid learning rate")
+    check_hyperparameter(group["eps"], "eps", message="Invalid epsilon value")
+    betas = group["betas"]
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+    for i, beta in enumerate(betas):
+        check_hyperparameter(beta, f"betas[{i}]", high=1.0, inclusive_high=False,
+                             message=f"Invalid beta parameter at index {i}")
+    check_hyperparameter(group["weight_decay"], "weight_decay")
+    if "momentum_decay" in group:
+        check_hyperparameter(group["momentum_decay"], "momentum_decay")
+    for flag in ("amsgrad", "maximize", "decoupled_weight_decay"):
+        if flag in group and not isinstance(group[flag], (bool, np.bool_)):
+            raise TypeError(f"{flag} must be True or False, got {group[flag]!r}")
+
+
+def adam_update(param, grad, state, *, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                amsgrad=False, maximize=False, decoupled_weight_decay=False):
+    """One Adam step on ``param`` (in place). ``state`` holds ``step``, ``exp_avg`` (m),
+    ``exp_avg_sq`` (v) and, for AMSGrad, ``max_exp_avg_sq``."""
+    beta1, beta2 = betas
+    if "exp_avg" not in state:
+        state["step"] = 0
+        state["exp_avg"] = np.zeros_like(param)
+        state["exp_avg_sq"] = np.zeros_like(param)
+        if amsgrad:
+            state["max_exp_avg_sq"] = np.zeros_like(param)
+    state["step"] += 1
+    t = state["step"]
+    if maximize:
+        grad = -grad
+    if weight_decay != 0:
+        if decoupled_weight_decay:
+            param *= 1 - lr * weight_decay         # AdamW: shrink the weights directly
+        else:
+            grad = grad + weight_decay * param     # Adam: L2 penalty in the gradient
+    exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+    exp_avg += (1 - beta1) * (grad - exp_avg)      # m = beta1 m + (1 - beta1) g
+    exp_avg_sq *= beta2
+    exp_avg_sq += (1 - beta2) * grad * grad        # v = beta2 v + (1 - beta2) g^2
+    if amsgrad:
+        np.maximum(state["max_exp_avg_sq"], exp_avg_sq, out=state["max_exp_avg_sq"])
+        second = state["max_exp_avg_sq"]
+    else:
+        second = exp_avg_sq
+    bias_correction1 = 1 - beta1**t
+    bias_correction2 = 1 - beta2**t
+    denom = np.sqrt(second) / np.sqrt(bias_correction2) + eps
+    param -= (lr / bias_correction1) * exp_avg / denom
+
+
+def nadam_update(param, grad, state, *, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 momentum_decay=4e-3, maximize=False, decoupled_weight_decay=False):
+    """One NAdam step (Dozat, 2016), torch's form: Adam with a Nesterov look-ahead on the
+    first moment and a momentum schedule mu_t = beta1 (1 - 0.96^(t psi) / 2).
+
+    The product of the mu_t is kept in float64 here; torch keeps it in its default dtype
+    (float32 unless set otherwise), which moves its steps by about 1e-7 relative.
+    """
+    beta1, beta2 = betas
+    if "exp_avg" not in state:
+        state["step"] = 0
+        state["mu_product"] = 1.0
+        state["exp_avg"] = np.zeros_like(param)
+        state["exp_avg_sq"] = np.zeros_like(param)
+    state["step"] += 1
+    t = state["step"]
+    if maximize:
+        grad = -grad
+    if weight_decay != 0:
+        if decoupled_weight_decay:
+            param *= 1 - lr * weight_decay
+        else:
+            grad = grad + weight_decay * param
+    mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * momentum_decay))
+    mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
+    state["mu_product"] *= mu
+    mu_product, mu_product_next = state["mu_product"], state["mu_product"] * mu_next
+    exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+    exp_avg += (1 - beta1) * (grad - exp_avg)
+    exp_avg_sq *= beta2
+    exp_avg_sq += (1 - beta2) * grad * grad
+    denom = np.sqrt(exp_avg_sq / (1 - beta2**t)) + eps
+    param += (-lr * (1.0 - mu) / (1.0 - mu_product)) * grad / denom
+    param += (-lr * mu_next / (1.0 - mu_product_next)) * exp_avg / denom
+
+
+class Adam(Optimizer):
+    """Adam with torch.optim.Adam's signature, defaults and semantics: ``Adam(params,
+    lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, maximize=False,
+    decoupled_weight_decay=False, check_finite=False)``; the update is :func:`adam_update`.
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 amsgrad=False, *, maximize=False, decoupled_weight_decay=False,
+                 check_finite=False):
+        super().__init__(params, dict(lr=lr, betas=tuple(betas) if isinstance(betas, list) else betas,
+                                      eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                                      maximize=maximize,
+                                      decoupled_weight_decay=decoupled_weight_decay),
+                         check_finite=check_finite)
+
+    def _check_group(self, group):
+        check_adam_hyperparameters(group)
+
+    def _update(self, p, grad, state, group):
+        adam_update(p.data, grad, state, **{k: v for k, v in group.items() if k != "params"})
+
+
+class AdamW(Adam):
+    """AdamW (Loshchilov and Hutter, 2019): Adam with *decoupled* weight decay, the weights
+    multiplied by ``1 - lr * weight_decay`` each step instead of an L2 term in the gradient.
+    torch.optim.AdamW's signature and defaults (``weight_decay=1e-2``)."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+                 amsgrad=False, *, maximize=False, check_finite=False):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                         amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=True,
+                         check_finite=check_finite)
+
+
+class NAdam(Optimizer):
+    """NAdam with torch.optim.NAdam's signature, defaults and semantics: ``NAdam(params,
+    lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
+    decoupled_weight_decay=False, maximize=False, check_finite=False)``."""
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 momentum_decay=4e-3, decoupled_weight_decay=False, *, maximize=False,
+                 check_finite=False):
+        super().__init__(params, dict(lr=lr, betas=tuple(betas) if isinstance(betas, list) else betas,
+                                      eps=eps, weight_decay=weight_decay,
+                                      momentum_decay=momentum_decay, maximize=maximize,
+                                      decoupled_weight_decay=decoupled_weight_decay),
+                         check_finite=check_finite)
+
+    def _check_group(self, group):
+        check_adam_hyperparameters(group)
+
+    def _update(self, p, grad, state, group):
+        nadam_update(p.data, grad, state, **{k: v for k, v in group.items() if k != "params"})
+
+
+def keras_adam_update(param, grad, state, *, learning_rate, beta_1=0.9, beta_2=0.999,
+                      epsilon=1e-7, amsgrad=False):
+    """One step of Keras's Adam (keras.optimizers.Adam): the bias corrections are folded
+    into the learning rate, so epsilon is added to the *uncorrected* root ("epsilon hat")."""
+    if "m" not in state:
+        state["step"], state["m"], state["v"] = 0, np.zeros_like(param), np.zeros_like(param)
+        state["v_hat"] = np.zeros_like(param)
+    state["step"] += 1
+    t = state["step"]
+    m, v = state["m"], state["v"]
+    alpha = learning_rate * np.sqrt(1 - beta_2**t) / (1 - beta_1**t)
+    m += (grad - m) * (1 - beta_1)
+    v += (grad * grad - v) * (1 - beta_2)
+    if amsgrad:
+        np.maximum(state["v_hat"], v, out=state["v_hat"])
+        v = state["v_hat"]
+    param -= m * alpha / (np.sqrt(v) + epsilon)
+
+
+class KerasAdam(Optimizer):
+    """Adam with Keras's names, defaults and formula: ``KerasAdam(params,
+    learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False)``.
+
+    What ``ddlopt.optim.get("adam")`` returns. It equals :class:`Adam` with
+    ``eps = epsilon / sqrt(1 - beta_2^t)``: 32 times ``epsilon`` at the first step (with
+    beta_2 = 0.999), falling towards ``epsilon`` as the bias correction fades.
+    """
+
+    def __init__(self, params, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 amsgrad=False, *, check_finite=False):
+        super().__init__(params, dict(lr=learning_rate, beta_1=beta_1, beta_2=beta_2,
+                                      epsilon=epsilon, amsgrad=amsgrad),
+                         check_finite=check_finite)
+
+    def _check_group(self, group):
+        check_hyperparameter(group["lr"], "learning_rate", message="Invalid learning rate")
+        for name in ("beta_1", "beta_2"):
+            check_hyperparameter(group[name], name, high=1.0, inclusive_high=False)
+        check_hyperparameter(group["epsilon"], "epsilon")
+        if not isinstance(group["amsgrad"], (bool, np.bool_)):
+            raise TypeError(f"amsgrad must be True or False, got {group['amsgrad']!r}")
+
+    def _update(self, p, grad, state, group):
+        keras_adam_update(p.data, grad, state, learning_rate=group["lr"],
+                          beta_1=group["beta_1"], beta_2=group["beta_2"],
+                          epsilon=group["epsilon"], amsgrad=group["amsgrad"])
+
