@@ -118,3 +118,16 @@ def resume_is_bit_identical(cls, group_options, steps=300, split=120):
                               params=resumed_params)[0]
     return all(np.array_equal(x, y) for a, b in zip(first + second, straight, strict=True)
                for x, y in zip(a, b, strict=True))
+
+
+def twin_state_loads_into_reference(twin, reference, kwargs, steps=2):
+    """A state dict saved by a ddlopt.torch twin loads into the torch.optim reference and
+    holds the same tensors."""
+    w = torch.nn.Parameter(torch.ones(3, dtype=torch.float64))
+    ours = twin([w], **kwargs)
+    for _ in range(steps):
+        w.grad = torch.full((3,), 0.5, dtype=torch.float64)
+        ours.step()
+    theirs = reference([w], **kwargs)
+    theirs.load_state_dict(ours.state_dict())
+    return all(torch.equal(theirs.state[w][key], value) for key, value in ours.state[w].items())

@@ -14,7 +14,8 @@ import ddlopt
 import ddlopt.torch
 from ddlopt.optim import Adam, AdamW, KerasAdam, NAdam, get
 from optim_harness import (Problem, all_trajectories, max_relative_error, numpy_trajectory,
-                           resume_is_bit_identical, torch_trajectory)
+                           resume_is_bit_identical, torch_trajectory,
+                           twin_state_loads_into_reference)
 
 STEPS = 1000
 TOLERANCE = 1e-10
@@ -109,15 +110,7 @@ def test_resuming_from_a_state_dict_is_bit_identical(cls):
     (ddlopt.torch.NAdam, torch.optim.NAdam, {"lr": 0.01}),
 ])
 def test_torch_twin_state_dict_loads_into_torch_optim(twin, reference, kwargs):
-    w = torch.nn.Parameter(torch.ones(3, dtype=torch.float64))
-    ours = twin([w], **kwargs)
-    for _ in range(2):
-        w.grad = torch.full((3,), 0.5, dtype=torch.float64)
-        ours.step()
-    theirs = reference([w], **kwargs)
-    theirs.load_state_dict(ours.state_dict())
-    for key, value in ours.state[w].items():
-        assert torch.equal(theirs.state[w][key], value), key
+    assert twin_state_loads_into_reference(twin, reference, kwargs)
 
 
 # ---- NaN and infinite gradients ---------------------------------------------------------

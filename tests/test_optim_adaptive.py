@@ -14,7 +14,8 @@ import ddlopt
 import ddlopt.torch
 from ddlopt.optim import Adagrad, KerasRMSprop, RMSprop, get
 from optim_harness import (Problem, all_trajectories, max_relative_error, numpy_trajectory,
-                           resume_is_bit_identical, torch_trajectory)
+                           resume_is_bit_identical, torch_trajectory,
+                           twin_state_loads_into_reference)
 
 STEPS = 1000
 TOLERANCE = 1e-10
@@ -123,14 +124,7 @@ def test_resuming_from_a_state_dict_is_bit_identical(cls):
     (ddlopt.torch.RMSprop, torch.optim.RMSprop, {"lr": 0.01, "momentum": 0.9, "centered": True}),
 ])
 def test_torch_twin_state_dict_loads_into_torch_optim(twin, reference, kwargs):
-    w = torch.nn.Parameter(torch.ones(3, dtype=torch.float64))
-    ours = twin([w], **kwargs)
-    w.grad = torch.full((3,), 0.5, dtype=torch.float64)
-    ours.step()
-    theirs = reference([w], **kwargs)
-    theirs.load_state_dict(ours.state_dict())
-    for key, value in ours.state[w].items():
-        assert torch.equal(theirs.state[w][key], value), key
+    assert twin_state_loads_into_reference(twin, reference, kwargs)
 
 
 BAD = [

@@ -55,6 +55,9 @@ class Adagrad(Optimizer):
     group (a group's own value for it is ignored).
     """
 
+    check = staticmethod(check_adagrad_hyperparameters)
+    update = staticmethod(adagrad_update)
+
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0,
                  initial_accumulator_value=0, eps=1e-10, *, maximize=False):
         defaults = dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
@@ -62,12 +65,9 @@ class Adagrad(Optimizer):
                         maximize=maximize)
         super().__init__(params, defaults)
 
-    def _check_group(self, group):
-        check_adagrad_hyperparameters(group)
-
     def _update(self, p, grad, state, group):
         hyperparameters = {k: v for k, v in group.items() if k != "params"}
         # torch fills every accumulator in __init__ from the constructor's value, so a param
         # group's own initial_accumulator_value has no effect there; the same here
         hyperparameters["initial_accumulator_value"] = self.defaults["initial_accumulator_value"]
-        adagrad_update(p.data, grad, state, **hyperparameters)
+        self.update(p.data, grad, state, **hyperparameters)

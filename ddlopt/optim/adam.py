@@ -18,7 +18,7 @@ import numpy as np
 
 from .optimizer import Optimizer, check_hyperparameter
 
-__all__ = ["Adam", "AdamW", "adam_update", "NAdam", "nadam_update", "KerasAdam",
+__all__ = ["Adam", "AdamW", "adam_update", "decay_weights", "NAdam", "nadam_update", "KerasAdam",
            "keras_adam_update", "check_adam_hyperparameters"]
 
 
@@ -40,6 +40,18 @@ def check_adam_hyperparameters(group):
             raise TypeError(f"{flag} must be True or False, got {group[flag]!r}")
 
 
+def decay_weights(param, grad, lr, weight_decay, decoupled):
+    """Weight decay, two ways: decoupled (AdamW) shrinks ``param`` in place by
+    ``1 - lr * weight_decay``; otherwise (L2) ``weight_decay * param`` joins the gradient.
+    Returns the gradient to use."""
+    if weight_decay == 0:
+        return grad
+    if decoupled:
+        param *= 1 - lr * weight_decay
+        return grad
+    return grad + weight_decay * param
+
+
 def adam_update(param, grad, state, *, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                 amsgrad=False, maximize=False, decoupled_weight_decay=False):
     """One Adam step on ``param`` (in place). ``state`` holds ``step``, ``exp_avg`` (m),
@@ -53,13 +65,8 @@ def adam_update(param, grad, state, *, lr, betas=(0.9, 0.999), eps=1e-8, weight_
             state["max_exp_avg_sq"] = np.zeros_like(param)
     state["step"] += 1
     t = state["step"]
-    if maximize:
-        grad = -grad
-    if weight_decay != 0:
-        if decoupled_weight_decay:
-            param *= 1 - lr * weight_decay         # AdamW: shrink the weights directly
-        else:
-            grad = grad + weight_decay * param     # Adam: L2 penalty in the gradient
+    grad = decay_weights(param, -grad if maximize else grad, lr, weight_decay,
+                         decoupled_weight_decay)
     exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
     exp_avg += (1 - beta1) * (grad - exp_avg)      # m = beta1 m + (1 - beta1) g
     exp_avg_sq *= beta2
@@ -91,13 +98,8 @@ def nadam_update(param, grad, state, *, lr, betas=(0.9, 0.999), eps=1e-8, weight
         state["exp_avg_sq"] = np.zeros_like(param)
     state["step"] += 1
     t = state["step"]
-    if maximize:
-        grad = -grad
-    if weight_decay != 0:
-        if decoupled_weight_decay:
-            param *= 1 - lr * weight_decay
-        else:
-            grad = grad + weight_decay * param
+    grad = decay_weights(param, -grad if maximize else grad, lr, weight_decay,
+                         decoupled_weight_decay)
     mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * momentum_decay))
     mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
     state["mu_product"] *= mu
@@ -117,6 +119,9 @@ class Adam(Optimizer):
     decoupled_weight_decay=False, check_finite=False)``; the update is :func:`adam_update`.
     """
 
+    check = staticmethod(check_adam_hyperparameters)
+    update = staticmethod(adam_update)
+
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, *, maximize=False, decoupled_weight_decay=False,
                  check_finite=False):
@@ -126,11 +131,6 @@ class Adam(Optimizer):
                                       decoupled_weight_decay=decoupled_weight_decay),
                          check_finite=check_finite)
 
-    def _check_group(self, group):
-        check_adam_hyperparameters(group)
-
-    def _update(self, p, grad, state, group):
-        adam_update(p.data, grad, state, **{k: v for k, v in group.items() if k != "params"})
 
 
 class AdamW(Adam):
@@ -150,6 +150,9 @@ class NAdam(Optimizer):
     lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
     decoupled_weight_decay=False, maximize=False, check_finite=False)``."""
 
+    check = staticmethod(check_adam_hyperparameters)
+    update = staticmethod(nadam_update)
+
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  momentum_decay=4e-3, decoupled_weight_decay=False, *, maximize=False,
                  check_finite=False):
@@ -159,11 +162,6 @@ class NAdam(Optimizer):
                                       decoupled_weight_decay=decoupled_weight_decay),
                          check_finite=check_finite)
 
-    def _check_group(self, group):
-        check_adam_hyperparameters(group)
-
-    def _update(self, p, grad, state, group):
-        nadam_update(p.data, grad, state, **{k: v for k, v in group.items() if k != "params"})
 
 
 def keras_adam_update(param, grad, state, *, learning_rate, beta_1=0.9, beta_2=0.999,

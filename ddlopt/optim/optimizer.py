@@ -37,7 +37,15 @@ def check_hyperparameter(value, name, *, low=0.0, high=None, inclusive_high=True
 
 class Optimizer:
     """Base class: holds ``param_groups`` (dicts with ``params`` and hyperparameters) and
-    ``state`` (a dict per Parameter), exactly as ``torch.optim.Optimizer`` does."""
+    ``state`` (a dict per Parameter), exactly as ``torch.optim.Optimizer`` does.
+
+    A subclass names its hyperparameters' checks (``check``, shared with its torch twin) and
+    its pure update function (``update``); each step calls
+    ``update(p.data, p.grad, state, **hyperparameters)`` for every parameter with a gradient.
+    """
+
+    check = None   # group -> None, raising torch's errors
+    update = None  # (param, grad, state, **hyperparameters) -> None, in place
 
     def __init__(self, params, defaults, check_finite=False):
         if not isinstance(check_finite, (bool, np.bool_)):
@@ -82,7 +90,9 @@ class Optimizer:
         self.param_groups.append(group)
 
     def _check_group(self, group):
-        """Validate a group's hyperparameters (subclasses: torch's messages)."""
+        """Validate a group's hyperparameters with torch's messages."""
+        if self.check is not None:
+            self.check(group)
 
     def zero_grad(self, set_to_none=True):
         """Reset every gradient: to None (the default, as in torch) or to zeros."""
@@ -112,7 +122,7 @@ class Optimizer:
         return loss
 
     def _update(self, p, grad, state, group):
-        raise NotImplementedError
+        self.update(p.data, grad, state, **{k: v for k, v in group.items() if k != "params"})
 
     def _require_finite_gradients(self):
         for g, group in enumerate(self.param_groups):

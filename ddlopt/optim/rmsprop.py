@@ -78,17 +78,15 @@ class RMSprop(Optimizer):
     centered=False, maximize=False)``; the update is :func:`rmsprop_update`.
     """
 
+    check = staticmethod(check_rmsprop_hyperparameters)
+    update = staticmethod(rmsprop_update)
+
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
                  centered=False, *, maximize=False):
         defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                         momentum=momentum, centered=centered, maximize=maximize)
         super().__init__(params, defaults)
 
-    def _check_group(self, group):
-        check_rmsprop_hyperparameters(group)
-
-    def _update(self, p, grad, state, group):
-        rmsprop_update(p.data, grad, state, **{k: v for k, v in group.items() if k != "params"})
 
 
 def keras_rmsprop_update(param, grad, state, *, learning_rate, rho=0.9, momentum=0.0,

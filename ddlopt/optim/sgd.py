@@ -60,16 +60,11 @@ class SGD(Optimizer):
     maximize=False)``; the update is :func:`sgd_update`.
     """
 
+    check = staticmethod(check_sgd_hyperparameters)
+    update = staticmethod(sgd_update)
+
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
                  nesterov=False, *, maximize=False):
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
                         weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
         super().__init__(params, defaults)
-
-    def _check_group(self, group):
-        check_sgd_hyperparameters(group)
-
-    def _update(self, p, grad, state, group):
-        sgd_update(p.data, grad, state, lr=group["lr"], momentum=group["momentum"],
-                   dampening=group["dampening"], weight_decay=group["weight_decay"],
-                   nesterov=group["nesterov"], maximize=group["maximize"])

@@ -25,6 +25,15 @@ def _decay_or_l2(params, grads, group, foreach):
     return [g.add(p, alpha=wd) for g, p in zip(grads, params)]
 
 
+def _count_step_and_decay(params, grads, states, group, foreach):
+    """What every Adam-family step starts with: count it, negate for maximize, decay."""
+    for state in states:
+        state["step"] += 1
+    if group["maximize"]:
+        grads = torch._foreach_neg(grads) if foreach else [-g for g in grads]
+    return _decay_or_l2(params, grads, group, foreach)
+
+
 def _moments(states, grads, beta1, beta2, foreach):
     exp_avgs = [s["exp_avg"] for s in states]
     exp_avg_sqs = [s["exp_avg_sq"] for s in states]
@@ -64,15 +73,8 @@ class Adam(TwinOptimizer):
 
     def _update(self, params, grads, states, group, foreach):
         beta1, beta2 = group["betas"]
+        grads = _count_step_and_decay(params, grads, states, group, foreach)
         steps = [s["step"] for s in states]
-        if foreach:
-            torch._foreach_add_(steps, 1)
-            grads = torch._foreach_neg(grads) if group["maximize"] else grads
-        else:
-            for s in steps:
-                s += 1
-            grads = [-g for g in grads] if group["maximize"] else grads
-        grads = _decay_or_l2(params, grads, group, foreach)
         exp_avgs, exp_avg_sqs = _moments(states, grads, beta1, beta2, foreach)
         second = exp_avg_sqs
         if group["amsgrad"]:
@@ -140,11 +142,7 @@ class NAdam(TwinOptimizer):
     def _update(self, params, grads, states, group, foreach):
         beta1, beta2 = group["betas"]
         lr, psi = group["lr"], group["momentum_decay"]
-        for s in states:
-            s["step"] += 1
-        grads = ([-g for g in grads] if not foreach else torch._foreach_neg(grads)) \
-            if group["maximize"] else grads
-        grads = _decay_or_l2(params, grads, group, foreach)
+        grads = _count_step_and_decay(params, grads, states, group, foreach)
         t = [s["step"].item() for s in states]
         mus = [beta1 * (1.0 - 0.5 * 0.96 ** (k * psi)) for k in t]
         mus_next = [beta1 * (1.0 - 0.5 * 0.96 ** ((k + 1) * psi)) for k in t]
