@@ -3,27 +3,13 @@ equations, figures and exercises."""
 
 import json
 import re
-import shutil
-import subprocess
-import sys
-from pathlib import Path
+from urllib.parse import unquote, urldefrag
 
 import pytest
 import yaml
+from bs4 import BeautifulSoup
 
 from conftest import ROOT, book_notebooks
-
-
-@pytest.fixture(scope="module")
-def html(tmp_path_factory):
-    """Build the whole book from scratch (-W: any warning fails; -n: nitpicky references)."""
-    out = tmp_path_factory.mktemp("book")
-    jupyter_book = Path(sys.executable).parent / "jupyter-book"
-    command = [str(jupyter_book if jupyter_book.exists() else shutil.which("jupyter-book")),
-               "build", str(ROOT), "--path-output", str(out), "-W", "-n", "--keep-going", "--all"]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, f"the book build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
-    return out / "_build" / "html"
 
 
 def image_outputs(notebook):
@@ -57,3 +43,26 @@ def test_chapter_page_shows_its_figures_math_and_exercises(html, notebook):
              f"{config['repository']['branch']}/{notebook.relative_to(ROOT)}")
     assert colab in text, f"the Colab button opens {colab}"
     assert "google.colab" not in text, "the Colab install cell is removed from the HTML"
+
+
+def test_internal_links_and_anchors_resolve(html):
+    broken, checked = [], 0
+    for page in html.rglob("*.html"):
+        soup = BeautifulSoup(page.read_text(), "html.parser")
+        for a in soup.find_all("a", href=True):
+            href = a["href"]
+            if re.match(r"^[a-z]+:", href) or href.startswith("//"):
+                continue  # external: http(s), mailto, javascript
+            checked += 1
+            path, anchor = urldefrag(unquote(href))
+            target = (page.parent / path).resolve() if path else page
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.exists():
+                broken.append(f"{page.relative_to(html)}: {href} (no such file)")
+            elif anchor and target.suffix == ".html":
+                ids = {t["id"] for t in BeautifulSoup(target.read_text(), "html.parser").find_all(id=True)}
+                if anchor not in ids:
+                    broken.append(f"{page.relative_to(html)}: {href} (no such anchor)")
+    assert checked > 200, f"only {checked} internal links: is the site complete?"
+    assert not broken, "\n".join(broken[:20])
