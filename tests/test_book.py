@@ -29,6 +29,9 @@ def test_chapter_page_shows_its_figures_math_and_exercises(html, notebook):
     page = html / notebook.relative_to(ROOT).with_suffix(".html")
     text = page.read_text()
     figures = [src for src in re.findall(r'<img[^>]+src="([^"]+)"', text) if "/_images/" in src]
+    alts = [alt for alt, src in re.findall(r'<img alt="([^"]*)"[^>]+src="([^"]+)"', text)
+            if "/_images/" in src]
+    assert len(alts) == len(figures) and all(alts), "every figure carries its alt text"
     assert len(figures) == image_outputs(notebook), "every figure output appears on the page"
     for src in figures:
         image = (page.parent / src).resolve()

@@ -133,3 +133,13 @@ def test_nbval_fails_when_a_committed_output_is_stale(tmp_path):
          "--nbval-sanitize-with", str(ROOT / "tests" / "nbval_sanitize.cfg"), "-o", "addopts=", str(copy)],
         capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert result.returncode == 1 and "1 failed" in result.stdout, result.stdout[-2000:]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_every_figure_has_alt_text(path):
+    """A reader who cannot see the figure gets its point: cell metadata mystnb.image.alt,
+    which the book's HTML carries as the image's alt attribute."""
+    for i, cell in enumerate(code_cells(load(path)), 1):
+        if any("image/png" in out.get("data", {}) for out in cell.get("outputs", [])):
+            alt = cell["metadata"].get("mystnb", {}).get("image", {}).get("alt", "")
+            assert len(alt) > 30, f"{path.name}, code cell {i}: a figure without alt text"
