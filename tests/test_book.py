@@ -69,3 +69,10 @@ def test_internal_links_and_anchors_resolve(html):
                     broken.append(f"{page.relative_to(html)}: {href} (no such anchor)")
     assert checked > 200, f"only {checked} internal links: is the site complete?"
     assert not broken, "\n".join(broken[:20])
+
+
+def test_the_bibliography_holds_the_paper_behind_every_method(html):
+    text = BeautifulSoup((html / "book" / "bibliography.html").read_text(), "html.parser").get_text()
+    for author in ["Robbins", "Polyak", "Nesterov", "Duchi", "Tieleman", "Kingma", "Reddi",
+                   "Loshchilov", "Dozat", "Smith", "Glorot", "He,", "Srivastava"]:
+        assert author in text, f"no work by {author} in the bibliography"
