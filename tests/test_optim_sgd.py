@@ -2,7 +2,6 @@
 combination of momentum, dampening, nesterov, weight decay and maximize, two param groups."""
 
 import itertools
-import pickle
 
 import numpy as np
 import pytest
@@ -11,7 +10,8 @@ import torch
 import ddlopt
 import ddlopt.torch
 from ddlopt.optim import SGD, get, sgd_update
-from optim_harness import Problem, max_relative_error, numpy_trajectory, torch_trajectory
+from optim_harness import (Problem, max_relative_error, numpy_trajectory,
+                           resume_is_bit_identical, torch_trajectory)
 
 STEPS = 1000
 TOLERANCE = 1e-10
@@ -76,18 +76,7 @@ def test_the_trajectories_actually_move():
 
 @pytest.mark.parametrize("combo", [c for c in COMBINATIONS if c["momentum"]][:4], ids=ids)
 def test_resuming_from_a_state_dict_is_bit_identical(combo):
-    problem = Problem(STEPS)
-    straight, _, _ = numpy_trajectory(SGD, problem, options(combo))
-    first, opt, params = numpy_trajectory(SGD, problem, options(combo), stop=400)
-    saved = pickle.loads(pickle.dumps(opt.state_dict()))  # as if written to disk
-    resumed_params = [ddlopt.Parameter(p.data) for p in params]
-    resumed = SGD([{"params": resumed_params[:2]}, {"params": resumed_params[2:]}])
-    resumed.load_state_dict(saved)
-    second, _, _ = numpy_trajectory(SGD, problem, options(combo), start=400,
-                                    optimizer=resumed, params=resumed_params)
-    for a, b in zip(first + second, straight, strict=True):
-        for x, y in zip(a, b):
-            assert np.array_equal(x, y)
+    assert resume_is_bit_identical(SGD, options(combo), steps=STEPS, split=400)
 
 
 def test_state_dict_is_a_copy_and_has_torchs_layout():

@@ -19,7 +19,14 @@ import numpy as np
 
 from ..params import Parameter
 
-__all__ = ["Optimizer", "check_hyperparameter"]
+__all__ = ["Optimizer", "check_hyperparameter", "non_finite_gradient_error"]
+
+
+def non_finite_gradient_error(step, group, index, shape, has_nan):
+    """The error ``check_finite=True`` raises (NumPy and torch optimizers alike)."""
+    return FloatingPointError(
+        f"step {step}: the gradient of parameter {index} in param group {group} (shape "
+        f"{tuple(shape)}) contains {'NaN' if has_nan else 'inf'}; no parameter was updated")
 
 
 def check_hyperparameter(value, name, *, low=0.0, high=None, inclusive_high=True, message=None):
@@ -128,10 +135,8 @@ class Optimizer:
         for g, group in enumerate(self.param_groups):
             for i, p in enumerate(group["params"]):
                 if p.grad is not None and not np.all(np.isfinite(p.grad)):
-                    what = "NaN" if np.isnan(p.grad).any() else "inf"
-                    raise FloatingPointError(
-                        f"step {self._step_count}: the gradient of parameter {i} in param group "
-                        f"{g} (shape {p.data.shape}) contains {what}; no parameter was updated")
+                    raise non_finite_gradient_error(self._step_count, g, i, p.data.shape,
+                                                    bool(np.isnan(p.grad).any()))
 
     # -- saving and resuming ---------------------------------------------------------------
     def state_dict(self):

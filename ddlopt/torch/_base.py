@@ -3,6 +3,8 @@ state, and the choice between the per-tensor loop and the ``torch._foreach_*`` p
 
 import torch
 
+from ..optim.optimizer import non_finite_gradient_error
+
 
 class TwinOptimizer(torch.optim.Optimizer):
     """A subclass sets ``check`` (the NumPy twin's validation, so both raise the same
@@ -41,11 +43,8 @@ class TwinOptimizer(torch.optim.Optimizer):
             for g, group in enumerate(self.param_groups):
                 for i, p in enumerate(group["params"]):
                     if p.grad is not None and not torch.isfinite(p.grad).all():
-                        what = "NaN" if torch.isnan(p.grad).any() else "inf"
-                        raise FloatingPointError(
-                            f"step {self._finite_step}: the gradient of parameter {i} in param "
-                            f"group {g} (shape {tuple(p.shape)}) contains {what}; no parameter "
-                            f"was updated")
+                        raise non_finite_gradient_error(self._finite_step, g, i, p.shape,
+                                                        bool(torch.isnan(p.grad).any()))
         for group in self.param_groups:
             params = [p for p in group["params"] if p.grad is not None]
             if not params:

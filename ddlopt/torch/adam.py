@@ -1,5 +1,7 @@
 """Adam, AdamW and NAdam as torch.optim.Optimizers: the twins of ddlopt.optim.adam."""
 
+import functools
+
 import torch
 
 from ..optim.adam import check_adam_hyperparameters
@@ -98,11 +100,8 @@ class Adam(TwinOptimizer):
                 denom = (v.sqrt() / bc2).add_(group["eps"])
                 p.addcdiv_(m, denom, value=size)
 
-    def _single_tensor(self, params, grads, states, group):
-        self._update(params, grads, states, group, foreach=False)
-
-    def _foreach(self, params, grads, states, group):
-        self._update(params, grads, states, group, foreach=True)
+    _single_tensor = functools.partialmethod(_update, foreach=False)
+    _foreach = functools.partialmethod(_update, foreach=True)
 
 
 class AdamW(Adam):
@@ -166,8 +165,5 @@ class NAdam(TwinOptimizer):
                 p.addcdiv_(g, denom, value=gs)
                 p.addcdiv_(m, denom, value=ms)
 
-    def _single_tensor(self, params, grads, states, group):
-        self._update(params, grads, states, group, foreach=False)
-
-    def _foreach(self, params, grads, states, group):
-        self._update(params, grads, states, group, foreach=True)
+    _single_tensor = functools.partialmethod(_update, foreach=False)
+    _foreach = functools.partialmethod(_update, foreach=True)
