@@ -9,12 +9,12 @@ import sys
 
 import numpy as np
 
-from . import _random, check, data, losses, nn, optim, surfaces
+from . import _random, callbacks, check, data, losses, nn, optim, surfaces
 from .params import Parameter
 
 __version__ = "0.1.0"
 
-__all__ = ["Parameter", "check", "data", "losses", "nn", "optim", "set_seed", "surfaces",
+__all__ = ["Parameter", "callbacks", "check", "data", "losses", "nn", "optim", "set_seed", "surfaces",
            "__version__"]
 
 
