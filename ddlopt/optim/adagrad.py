@@ -66,7 +66,7 @@ class Adagrad(Optimizer):
         super().__init__(params, defaults)
 
     def _update(self, p, grad, state, group):
-        hyperparameters = {k: v for k, v in group.items() if k != "params"}
+        hyperparameters = self._hyperparameters(group)
         # torch fills every accumulator in __init__ from the constructor's value, so a param
         # group's own initial_accumulator_value has no effect there; the same here
         hyperparameters["initial_accumulator_value"] = self.defaults["initial_accumulator_value"]

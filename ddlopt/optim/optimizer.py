@@ -129,7 +129,13 @@ class Optimizer:
         return loss
 
     def _update(self, p, grad, state, group):
-        self.update(p.data, grad, state, **{k: v for k, v in group.items() if k != "params"})
+        self.update(p.data, grad, state, **self._hyperparameters(group))
+
+    def _hyperparameters(self, group):
+        """The group's values of this optimizer's hyperparameters. Other keys are ignored, as
+        torch ignores them: a scheduler keeps ``initial_lr`` (and OneCycleLR ``max_lr``...)
+        in the groups."""
+        return {name: group[name] for name in self.defaults}
 
     def _require_finite_gradients(self):
         for g, group in enumerate(self.param_groups):
