@@ -6,7 +6,13 @@ returned :class:`History`. The base and History live in ``ddlopt.nn``; this modu
 the callbacks a reader uses, one section a chapter.
 """
 
+import numbers
+
+import numpy as np
+
+from . import schedules
 from .nn import Callback, History
+from .optim.optimizer import check_hyperparameter
 
 __all__ = ["Callback", "History"]
 
@@ -14,7 +20,126 @@ __all__ = ["Callback", "History"]
 # ----------------------------------------------------------------------------------------
 # The learning rate during training (chapter 6)
 # ----------------------------------------------------------------------------------------
+# fit records each epoch's learning rate (History's "lr": group 0's) before these callbacks'
+# on_epoch_end, so "lr" is the rate the epoch trained with, and a cut shows from the next.
+__all__ += ["ReduceLROnPlateau", "LearningRateScheduler", "EpochScheduler"]
 
+
+def _set_lrs(model, new_lr, verbose, epoch, who):
+    """Set every param group's lr to ``new_lr(group's lr)``; Keras's message if verbose."""
+    for group in model.optimizer.param_groups:
+        group["lr"] = new_lr(group["lr"])
+    if verbose:
+        print(f"\nEpoch {epoch + 1}: {who} setting learning rate to "
+              f"{model.optimizer.param_groups[0]['lr']:.6g}.")
+
+
+def _monitored(logs, monitor, who):
+    if monitor not in (logs or {}):
+        raise ValueError(f"{who} monitors {monitor!r}, which fit did not record; recorded: "
+                         f"{', '.join(logs or {})} (val_* needs validation_data)")
+    return logs[monitor]
+
+
+class ReduceLROnPlateau(Callback):
+    """Keras's ReduceLROnPlateau: multiply the learning rate by ``factor`` once ``monitor``
+    has not improved for ``patience`` epochs (Keras's counting).
+
+    Keras's rules, which differ from ``ddlopt.schedules.ReduceLROnPlateau`` (torch's):
+
+    - it cuts after ``patience`` epochs without improvement (torch after ``patience + 1``);
+    - improving means beating the best by ``min_delta`` in absolute terms (torch's default is
+      relative); ``mode="auto"`` maximizes a monitor whose name contains "acc", else minimizes;
+    - during ``cooldown`` epochs after a cut, epochs without improvement are not counted
+      (the last of them is, where torch skips it: Keras's cooldown is one epoch shorter);
+    - the rate becomes ``max(lr * factor, min_lr)``, for every param group, while group 0's
+      is above ``min_lr``. A monitor that fit did not record raises ValueError (Keras warns).
+    """
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
+                 min_delta=1e-4, cooldown=0, min_lr=0.0):
+        check_hyperparameter(factor, "factor", high=1.0, inclusive_high=False)
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
+        if not isinstance(monitor, str):
+            raise TypeError(f"monitor must be the name of a logged value, got {monitor!r}")
+        for name, value in (("patience", patience), ("cooldown", cooldown)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        check_hyperparameter(min_delta, "min_delta")
+        check_hyperparameter(min_lr, "min_lr")
+        self.monitor, self.factor, self.patience, self.verbose = monitor, factor, patience, verbose
+        self.mode, self.min_delta, self.cooldown, self.min_lr = mode, min_delta, cooldown, min_lr
+        self.on_train_begin()
+
+    def on_train_begin(self, logs=None):
+        self.maximize = self.mode == "max" or (self.mode == "auto" and "acc" in self.monitor)
+        self.best = -np.inf if self.maximize else np.inf
+        self.wait = self.cooldown_counter = 0
+
+    def improved(self, current):
+        if self.maximize:
+            return current > self.best + self.min_delta
+        return current < self.best - self.min_delta
+
+    def on_epoch_end(self, epoch, logs=None):
+        current = _monitored(logs, self.monitor, "ReduceLROnPlateau")
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self.improved(current):
+            self.best, self.wait = current, 0
+        elif self.cooldown_counter == 0:
+            self.wait += 1
+            if self.wait >= self.patience and \
+                    self.model.optimizer.param_groups[0]["lr"] > np.float32(self.min_lr):
+                _set_lrs(self.model, lambda lr: max(lr * self.factor, self.min_lr),
+                         self.verbose, epoch, "ReduceLROnPlateau")
+                self.cooldown_counter, self.wait = self.cooldown, 0
+
+
+class LearningRateScheduler(Callback):
+    """Keras's LearningRateScheduler: at the start of each epoch, ``lr = schedule(epoch, lr)``
+    (``epoch`` counts from 0), for every param group."""
+
+    def __init__(self, schedule, verbose=0):
+        if not callable(schedule):
+            raise TypeError(f"schedule must be a function (epoch, lr) -> lr, got {schedule!r}")
+        self.schedule, self.verbose = schedule, verbose
+
+    def _next(self, epoch, lr):
+        new_lr = self.schedule(epoch, lr)
+        if isinstance(new_lr, bool) or not isinstance(new_lr, numbers.Real) \
+                or not np.isfinite(new_lr) or new_lr < 0:
+            raise ValueError(f"schedule({epoch}, {lr}) returned {new_lr!r}; it must return a "
+                             "learning rate, a finite number >= 0")
+        return float(new_lr)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        _set_lrs(self.model, lambda lr: self._next(epoch, lr), self.verbose, epoch,
+                 "LearningRateScheduler")
+
+
+class EpochScheduler(Callback):
+    """Step a ``ddlopt.schedules`` scheduler once at the end of each epoch, over ``fit``'s
+    optimizer: ``fit(..., callbacks=[EpochScheduler(StepLR(model.optimizer, 10))])``. A
+    ``ReduceLROnPlateau`` scheduler is stepped with the logged ``monitor``."""
+
+    def __init__(self, scheduler, monitor="val_loss"):
+        if not hasattr(scheduler, "step") or not hasattr(scheduler, "optimizer"):
+            raise TypeError(f"scheduler must be a learning-rate scheduler, got {scheduler!r}")
+        self.scheduler, self.monitor = scheduler, monitor
+
+    def on_train_begin(self, logs=None):
+        if self.scheduler.optimizer is not self.model.optimizer:
+            raise ValueError("the scheduler drives another optimizer than the model's: build it "
+                             "over model.optimizer after compile")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if isinstance(self.scheduler, schedules.ReduceLROnPlateau):
+            self.scheduler.step(_monitored(logs, self.monitor, "EpochScheduler"))
+        else:
+            self.scheduler.step()
 
 
 
