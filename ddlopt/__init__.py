@@ -36,3 +36,8 @@ def set_seed(seed):
     if torch is not None:
         torch.manual_seed(seed)
     return np.random.default_rng(seed)
+
+from . import schedules  # noqa: E402  (chapter 6)
+from .finder import lr_finder  # noqa: E402
+
+__all__ += ["schedules", "lr_finder"]

@@ -10,3 +10,7 @@ from .rmsprop import RMSprop
 from .sgd import SGD
 
 __all__ = ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "NAdam"]
+
+from .finder import lr_finder  # noqa: E402  (chapter 6)
+
+__all__ += ["lr_finder"]
