@@ -292,9 +292,10 @@ class InverseTimeDecay(LRScheduler):
 
 
 class OneCycleLR(LRScheduler):
-    r"""Smith's one-cycle policy (torch's version): over ``total_steps``, the learning rate
-    anneals from ``max_lr / div_factor`` up to ``max_lr`` during the first ``pct_start`` of
-    the steps, then down to ``max_lr / (div_factor * final_div_factor)``; the momentum (or
+    r"""Smith's one-cycle policy (Smith and Topin, 2019, "Super-convergence"; torch's
+    version): over ``total_steps``, the learning rate anneals from ``max_lr / div_factor`` up
+    to ``max_lr`` during the first ``pct_start`` of the steps, then down to
+    ``max_lr / (div_factor * final_div_factor)``; the momentum (or
     Adam's :math:`\beta_1`) moves the opposite way, between ``max_momentum`` and
     ``base_momentum``. Each phase interpolates from :math:`a` to :math:`b` with
     :math:`p \in [0, 1]` its fraction done: ``"cos"`` is

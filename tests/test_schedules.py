@@ -329,3 +329,23 @@ def test_sequential_lr_bad_arguments():
         schedules.SequentialLR(optimizer, [a, schedules.ExponentialLR(other, 0.9)], [5])
     with pytest.raises(ValueError, match="cannot run ReduceLROnPlateau"):
         schedules.SequentialLR(optimizer, [a, schedules.ReduceLROnPlateau(optimizer)], [5])
+
+
+@pytest.mark.parametrize("cls", [ddlopt.optim.SGD, ddlopt.optim.Adagrad, ddlopt.optim.RMSprop,
+                                 ddlopt.optim.KerasRMSprop, ddlopt.optim.Adam, ddlopt.optim.AdamW,
+                                 ddlopt.optim.NAdam, ddlopt.optim.KerasAdam])
+def test_every_numpy_optimizer_ignores_the_keys_a_scheduler_adds(cls):
+    """torch's optimizers ignore param-group keys they do not know (initial_lr, max_lr...);
+    so must ddlopt's, and a scheduled run must equal the same run with the lrs set by hand."""
+    scheduled, by_hand = numpy_optimizer(cls), numpy_optimizer(cls)
+    scheduler = schedules.ExponentialLR(scheduled, gamma=0.9)
+    for group in scheduled.param_groups:
+        group["max_lr"] = group["some_other_key"] = 1.0
+    for _ in range(5):
+        take_step(scheduled)
+        take_step(by_hand)
+        scheduler.step()
+        for group in by_hand.param_groups:
+            group["lr"] *= 0.9
+    for a, b in zip(scheduled.param_groups, by_hand.param_groups):
+        np.testing.assert_array_equal(a["params"][0].data, b["params"][0].data)
