@@ -402,3 +402,20 @@ def test_get_gives_keras_defaults(name, cls, expected):
     assert {k: opt.param_groups[0][k] for k in expected} == expected
     renamed = optim.get(name.upper(), [ddlopt.Parameter([0.0])], learning_rate=0.05)
     assert renamed.param_groups[0]["lr"] == 0.05
+
+
+# ---- the reference packages stay test-only ---------------------------------------------------
+def test_neither_ddlopt_nor_the_chapter_uses_the_reference_packages():
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys, ddlopt, ddlopt.torch, ddlopt.optim, ddlopt.check; "
+            "print(sorted(m for m in sys.modules if m.startswith(('lion_pytorch', 'schedulefree'))))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]"
+    chapter = Path(__file__).resolve().parent.parent / "book" / "11_after_adam.ipynb"
+    sources = "".join("".join(c["source"]) for c in json.loads(chapter.read_text())["cells"]
+                      if c["cell_type"] == "code")
+    assert "lion_pytorch" not in sources and "import schedulefree" not in sources
