@@ -21,7 +21,6 @@ two or more dimensions are factored over their last two):
     \theta_t = \theta_{t-1} - \frac{\alpha_t}{\max(1, \operatorname{RMS}(U_t)/d)}\, U_t
 """
 
-
 import numpy as np
 
 from .optimizer import Optimizer, check_hyperparameter

@@ -124,7 +124,9 @@ class Muon(Optimizer):
                                       ns_dtype=np.dtype(ns_dtype)), check_finite=check_finite)
 
     def add_param_group(self, param_group):
-        params = param_group.get("params") if isinstance(param_group, dict) else None
-        params = [params] if isinstance(params, Parameter) else list(params or [])
-        check_matrices([p.data.shape for p in params if isinstance(p, Parameter)])
-        super().add_param_group({**param_group, "params": params})
+        if isinstance(param_group, dict):   # anything else: the base's TypeError
+            params = param_group.get("params")
+            params = [params] if isinstance(params, Parameter) else list(params or [])
+            check_matrices([p.data.shape for p in params if isinstance(p, Parameter)])
+            param_group = {**param_group, "params": params}
+        super().add_param_group(param_group)
