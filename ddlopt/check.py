@@ -210,8 +210,8 @@ def _student_steps(update, start, grads, hyperparameters):
     return path
 
 
-def optimizer_step(student_update, reference="sgd", *, steps=5, seed=0, **hyperparameters):
-    """Check a student's update rule against ddlopt's, over ``steps`` steps.
+def optimizer_step(student_update, reference="sgd", *, steps=None, seed=0, **hyperparameters):
+    """Check a student's update rule against ddlopt's, over ``steps`` steps (5; 200 for Lion).
 
     ``student_update(param, grad, state, **hyperparameters)`` must update ``param`` in place
     (or return its new value), keeping what it needs between steps in the dict ``state``,
@@ -224,6 +224,8 @@ def optimizer_step(student_update, reference="sgd", *, steps=5, seed=0, **hyperp
         raise ValueError(f"unknown update rule {reference!r}; known: {', '.join(_UPDATES)}")
     if "lr" not in hyperparameters:
         raise ValueError("pass the learning rate, e.g. optimizer_step(f, 'sgd', lr=0.1)")
+    if steps is None:   # Lion's sign hides its momentum for the first dozens of steps
+        steps = _CHECK_STEPS.get(reference, 5)
     rng = np.random.default_rng(seed)
     start = rng.normal(size=(3, 2))
     grads = [rng.normal(size=(3, 2)) for _ in range(steps)]
@@ -356,3 +358,38 @@ def schedule(student_schedule, reference="StepLR", *, lr=0.1, steps=100, **hyper
     print(textwrap.fill(("✓ " if problem is None else "✗ ") + message, 78, subsequent_indent="  ",
                         break_on_hyphens=False))
     return problem is None
+
+
+# ----------------------------------------------------------------------------------------
+# Chapter 11: Lion's update rule, for optimizer_step(..., "lion")
+# ----------------------------------------------------------------------------------------
+def _lion_variant(param, grad, state, *, lr, betas=(0.9, 0.99), weight_decay=0.0,
+                  momentum_first=False, swapped=False, decay_unscaled=False, **_):
+    """Lion with one of the usual mistakes, to recognise it in a student's steps."""
+    beta1, beta2 = betas[::-1] if swapped else betas
+    m = state.setdefault("m", np.zeros_like(param))
+    if momentum_first:
+        m *= beta2
+        m += (1 - beta2) * grad
+    direction = np.sign(beta1 * m + (1 - beta1) * grad)
+    param *= 1 - (weight_decay if decay_unscaled else lr * weight_decay)
+    param -= lr * direction
+    if not momentum_first:
+        m *= beta2
+        m += (1 - beta2) * grad
+
+
+_UPDATES["lion"] = _optim.lion_update
+_CHECK_STEPS = {"lion": 200}
+_MISTAKES["lion"] = [
+    ("the momentum is updated before the sign is taken: Lion steps along "
+     "sign(beta1 * m + (1 - beta1) * g) with the previous m, and only then sets "
+     "m = beta2 * m + (1 - beta2) * g",
+     lambda *a, **k: _lion_variant(*a, momentum_first=True, **k)),
+    ("beta1 and beta2 are swapped: beta1 (0.9) mixes the gradient into the sign, beta2 (0.99) "
+     "is the momentum's decay",
+     lambda *a, **k: _lion_variant(*a, swapped=True, **k)),
+    ("the weight decay is not scaled by the learning rate: Lion's decay is decoupled, "
+     "param *= 1 - lr * weight_decay",
+     lambda *a, **k: _lion_variant(*a, decay_unscaled=True, **k)),
+]

@@ -18,12 +18,12 @@ SKIPPED = 3               # this parameter has grad None on steps divisible by 3
 
 
 class Problem:
-    def __init__(self, steps, seed=0, maximize=False):
+    def __init__(self, steps, seed=0, maximize=False, shapes=SHAPES):
         rng = np.random.default_rng(seed)
         self.steps = steps
-        self.initial = [rng.normal(size=s) for s in SHAPES]
-        self.curvature = [rng.uniform(0.1, 1.0, size=s) for s in SHAPES]
-        self.noise = [0.1 * rng.normal(size=(steps,) + s) for s in SHAPES]
+        self.initial = [rng.normal(size=s) for s in shapes]
+        self.curvature = [rng.uniform(0.1, 1.0, size=s) for s in shapes]
+        self.noise = [0.1 * rng.normal(size=(steps,) + s) for s in shapes]
         self.sign = -1.0 if maximize else 1.0
 
     def gradient(self, i, theta, t):
@@ -38,13 +38,17 @@ def groups(params, group_options):
             for k in range(len(group_options))]
 
 
-def numpy_trajectory(cls, problem, group_options, start=0, stop=None, optimizer=None, params=None):
-    """Run steps [start, stop) with a ddlopt.optim optimizer; returns (trajectory, opt, params)."""
+def numpy_trajectory(cls, problem, group_options, start=0, stop=None, optimizer=None, params=None,
+                     hook=None):
+    """Run steps [start, stop) with a ddlopt.optim optimizer; returns (trajectory, opt, params).
+    ``hook(opt, t)``, if given, runs before each step (Schedule-Free's train()/eval())."""
     if params is None:
         params = [ddlopt.Parameter(x) for x in problem.initial]
     opt = optimizer or cls(groups(params, group_options))
     trajectory = []
     for t in range(start, problem.steps if stop is None else stop):
+        if hook is not None:
+            hook(opt, t)
         opt.zero_grad()
         for i, p in enumerate(params):
             if problem.has_grad(i, t):
@@ -66,11 +70,13 @@ def torch_trajectory(cls, problem, group_options, **extra):
         torch.set_default_dtype(previous)
 
 
-def _torch_trajectory(cls, problem, group_options, **extra):
+def _torch_trajectory(cls, problem, group_options, hook=None, **extra):
     params = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in problem.initial]
     opt = cls(groups(params, [{**o, **extra} for o in group_options]))
     trajectory = []
     for t in range(problem.steps):
+        if hook is not None:
+            hook(opt, t)
         opt.zero_grad()
         for i, p in enumerate(params):
             if problem.has_grad(i, t):
@@ -90,32 +96,38 @@ def max_relative_error(trajectory, reference):
 
 
 def all_trajectories(numpy_cls, twin_cls, reference_cls, group_options, steps, seed=0,
-                     maximize=False):
+                     maximize=False, hook=None, reference_extra=None, shapes=SHAPES):
     """The reference torch.optim trajectory, and ddlopt's three (NumPy, torch per-tensor,
-    torch foreach) on the same problem."""
-    problem = Problem(steps, seed=seed, maximize=maximize)
-    reference = torch_trajectory(reference_cls, problem, group_options, foreach=False)
+    torch foreach) on the same problem. ``reference_extra``: keyword arguments for the
+    reference (torch.optim's ``foreach=False`` by default; a package may take none)."""
+    problem = Problem(steps, seed=seed, maximize=maximize, shapes=shapes)
+    if reference_extra is None:
+        reference_extra = {"foreach": False}
+    reference = torch_trajectory(reference_cls, problem, group_options, hook=hook,
+                                 **reference_extra)
     return problem, reference, {
-        "numpy": numpy_trajectory(numpy_cls, problem, group_options)[0],
-        "torch per-tensor": torch_trajectory(twin_cls, problem, group_options, foreach=False),
-        "torch foreach": torch_trajectory(twin_cls, problem, group_options, foreach=True),
+        "numpy": numpy_trajectory(numpy_cls, problem, group_options, hook=hook)[0],
+        "torch per-tensor": torch_trajectory(twin_cls, problem, group_options, hook=hook,
+                                             foreach=False),
+        "torch foreach": torch_trajectory(twin_cls, problem, group_options, hook=hook,
+                                          foreach=True),
     }
 
 
-def resume_is_bit_identical(cls, group_options, steps=300, split=120):
+def resume_is_bit_identical(cls, group_options, steps=300, split=120, shapes=SHAPES, hook=None):
     """Run straight through, and stop at ``split``, pickle the state dict, load it into a
     fresh optimizer over copies of the parameters and go on: the two must agree to the bit."""
     import pickle
 
-    problem = Problem(steps)
-    straight = numpy_trajectory(cls, problem, group_options)[0]
-    first, opt, params = numpy_trajectory(cls, problem, group_options, stop=split)
+    problem = Problem(steps, shapes=shapes)
+    straight = numpy_trajectory(cls, problem, group_options, hook=hook)[0]
+    first, opt, params = numpy_trajectory(cls, problem, group_options, stop=split, hook=hook)
     saved = pickle.loads(pickle.dumps(opt.state_dict()))
     resumed_params = [ddlopt.Parameter(p.data) for p in params]
     resumed = cls(groups(resumed_params, [{} for _ in group_options]))
     resumed.load_state_dict(saved)
     second = numpy_trajectory(cls, problem, group_options, start=split, optimizer=resumed,
-                              params=resumed_params)[0]
+                              params=resumed_params, hook=hook)[0]
     return all(np.array_equal(x, y) for a, b in zip(first + second, straight, strict=True)
                for x, y in zip(a, b, strict=True))
 

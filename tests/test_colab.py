@@ -54,6 +54,8 @@ def test_the_environment_holds_only_colabs_packages_and_ddlopt(colab_kernel):
     names = {re.split(r"[=@ ]", line)[0].lower() for line in frozen.splitlines() if line}
     for absent in ["jupyter-book", "nbval", "pytest", "sphinx", "myst-nb", "hypothesis"]:
         assert absent not in names, f"{absent} is not in Colab; the chapters must not need it"
+    for absent in ["lion-pytorch", "schedulefree"]:   # chapter 11's test-only references
+        assert absent not in names, f"{absent} is a test dependency; ddlopt must not pull it in"
     assert "ddlopt" in names
 
 

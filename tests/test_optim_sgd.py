@@ -184,7 +184,7 @@ def test_a_parameter_in_two_groups_is_refused():
 
 
 @pytest.mark.parametrize("args, kwargs, error, message", [
-    (("adamw", [ddlopt.Parameter([0.0])]), {}, ValueError, "unknown optimizer 'adamw'; known names: adam, rmsprop, sgd"),
+    (("adamw", [ddlopt.Parameter([0.0])]), {}, ValueError, "unknown optimizer 'adamw'; known names: adadelta, adafactor, adam, adamax, lion, rmsprop, sgd"),
     (("sgd",), {}, ValueError, r"needs the parameters to optimize"),
     ((3,), {}, TypeError, "identifier must be the name of an optimizer"),
 ])

@@ -175,12 +175,19 @@ class Optimizer:
             p = by_index[int(i)]
             state = copy.deepcopy(state)
             for key, value in state.items():
-                if isinstance(value, np.ndarray) and value.shape != p.data.shape:
+                expected = self._state_shape(key, p.data.shape)
+                if isinstance(value, np.ndarray) and value.shape != expected:
                     raise ValueError(f"state {key!r} has shape {value.shape}, "
-                                     f"parameter has shape {p.data.shape}")
+                                     f"expected {expected} for a parameter of shape "
+                                     f"{p.data.shape}")
             self.state[p] = state
         for group, saved in zip(self.param_groups, saved_groups):
             group.update({k: copy.deepcopy(v) for k, v in saved.items() if k != "params"})
+
+    def _state_shape(self, key, shape):
+        """The shape of state ``key`` for a parameter of ``shape``: the parameter's own,
+        unless an optimizer keeps a smaller summary (Adafactor's factors)."""
+        return shape
 
     def __repr__(self):
         lines = [f"{type(self).__name__} ("]

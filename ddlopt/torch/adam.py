@@ -15,7 +15,7 @@ def _decay_or_l2(params, grads, group, foreach):
     wd, lr = group["weight_decay"], group["lr"]
     if wd == 0:
         return grads
-    if group["decoupled_weight_decay"]:
+    if group.get("decoupled_weight_decay", False):
         if foreach:
             torch._foreach_mul_(params, 1 - lr * wd)
         else:

@@ -1,0 +1,132 @@
+r"""Muon (Jordan et al., 2024): momentum, orthogonalized, for the weight matrices of hidden
+layers.
+
+SGD's momentum matrix :math:`B` of a weight matrix is dominated by a few directions (its
+large singular values). Muon replaces it by the nearest semi-orthogonal matrix
+:math:`U V^\top` (for :math:`B = U \Sigma V^\top`): every direction gets the same step, the
+rare directions included. An SVD per step is too slow; a few Newton–Schulz iterations
+:math:`X \leftarrow a X + (b\, X X^\top + c\, (X X^\top)^2) X` on the normalized matrix push
+every singular value towards 1 with matrix products only. This only means something for a
+matrix, so Muon takes 2-D parameters alone; embeddings, biases, norms and the output layer
+go to AdamW. torch.optim.Muon's algorithm:
+
+.. math::
+
+    B_t &= \mu B_{t-1} + (1 - \mu)\, G_t, \quad
+    \tilde B_t = (1 - \mu)\, G_t + \mu B_t \ \text{(Nesterov) or } B_t\\
+    O_t &= \mathrm{NS}^{(a, b, c)}_{k}\big(\tilde B_t / \max(\lVert \tilde B_t \rVert_F, \varepsilon)\big)\\
+    \theta_t &= (1 - \gamma\lambda)\,\theta_{t-1} - \gamma\, s(A, B)\, O_t, \quad
+    s = \sqrt{\max(1, A/B)} \ \text{("original") or } 0.2\sqrt{\max(A, B)} \ \text{("match_rms_adamw")}
+
+torch runs the iteration in bfloat16; NumPy has no bfloat16, so ``ns_dtype`` chooses the
+precision (float64 here by default, bfloat16 in the torch twin).
+"""
+
+import math
+
+import numpy as np
+
+from ..params import Parameter
+from .optimizer import Optimizer, check_hyperparameter
+
+__all__ = ["Muon", "muon_update", "newton_schulz", "adjusted_lr", "check_muon_hyperparameters",
+           "NS_COEFFICIENTS"]
+
+NS_COEFFICIENTS = (3.4445, -4.7750, 2.0315)   # Jordan's quintic: steepest slope at zero
+ADJUST_LR_FNS = (None, "original", "match_rms_adamw")
+
+
+def check_muon_hyperparameters(group):
+    """torch.optim.Muon's checks and messages, and the ones torch makes only at the first
+    step (ns_steps < 100, three coefficients), made here at once (shared with the twin)."""
+    check_hyperparameter(group["lr"], "lr", message="Learning rate should be >= 0 but is")
+    check_hyperparameter(group["momentum"], "momentum", message="momentum should be >= 0 but is")
+    check_hyperparameter(group["weight_decay"], "weight_decay",
+                         message="weight decay should be >= 0 but is")
+    check_hyperparameter(group["eps"], "eps", message="eps should be >= 0 but is")
+    if group["adjust_lr_fn"] not in ADJUST_LR_FNS:
+        raise ValueError(f"Adjust learning rate function {group['adjust_lr_fn']} is not "
+                         f"supported; adjust_lr_fn must be one of {ADJUST_LR_FNS}")
+    steps = group["ns_steps"]
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 0 <= steps < 100:
+        raise ValueError(f"ns_steps must be an integer in [0, 100), got {steps!r}")
+    if not isinstance(group["ns_coefficients"], (tuple, list)) or len(group["ns_coefficients"]) != 3:
+        raise ValueError(f"ns_coefficients must be three numbers (a, b, c), got "
+                         f"{group['ns_coefficients']!r}")
+    if not isinstance(group["nesterov"], (bool, np.bool_)):
+        raise TypeError(f"nesterov must be True or False, got {group['nesterov']!r}")
+
+
+def check_matrices(shapes):
+    """Muon orthogonalizes matrices: any other shape is a ValueError (torch's message)."""
+    for shape in shapes:
+        if len(shape) != 2:
+            raise ValueError(f"Muon only supports 2D parameters whereas we found a parameter "
+                             f"with size: {tuple(shape)}; give it to AdamW "
+                             f"(ddlopt.torch.split_for_muon does)")
+
+
+def adjusted_lr(lr, adjust_lr_fn, shape):
+    """The learning rate for a matrix of ``shape`` (A, B): Jordan's sqrt(max(1, A/B)), or
+    Moonshot's 0.2 sqrt(max(A, B)), which matches AdamW's update RMS."""
+    rows, cols = shape[:2]
+    if adjust_lr_fn is None or adjust_lr_fn == "original":
+        return lr * math.sqrt(max(1, rows / cols))
+    return lr * 0.2 * math.sqrt(max(rows, cols))
+
+
+def newton_schulz(matrix, steps=5, coefficients=NS_COEFFICIENTS, eps=1e-7, dtype=np.float64):
+    """k Newton–Schulz iterations towards the orthogonal factor U V^T of ``matrix``, in
+    ``dtype``. A wide orientation keeps the Gram matrix X X^T the small one."""
+    a, b, c = coefficients
+    x = np.asarray(matrix, dtype=dtype)
+    tall = x.shape[0] > x.shape[1]
+    if tall:
+        x = x.T
+    x = x / max(np.linalg.norm(x), eps)            # singular values now in [0, 1]
+    for _ in range(steps):
+        gram = x @ x.T
+        x = a * x + (b * gram + c * gram @ gram) @ x   # odd polynomial in the singular values
+    return x.T if tall else x
+
+
+def muon_update(param, grad, state, *, lr=1e-3, weight_decay=0.1, momentum=0.95,
+                nesterov=True, ns_coefficients=NS_COEFFICIENTS, eps=1e-7, ns_steps=5,
+                adjust_lr_fn=None, ns_dtype=np.float64):
+    """One Muon step on the matrix ``param`` (in place); ``state`` holds
+    ``momentum_buffer``."""
+    if "momentum_buffer" not in state:
+        state["momentum_buffer"] = np.zeros_like(param)
+    buf = state["momentum_buffer"]
+    buf += (1 - momentum) * (grad - buf)
+    direction = grad + momentum * (buf - grad) if nesterov else buf
+    orthogonal = newton_schulz(direction, ns_steps, ns_coefficients, eps, ns_dtype)
+    param *= 1 - lr * weight_decay
+    param -= adjusted_lr(lr, adjust_lr_fn, param.shape) * orthogonal
+
+
+class Muon(Optimizer):
+    """Muon with torch.optim.Muon's signature, defaults and semantics, plus ``ns_dtype``:
+    ``Muon(params, lr=1e-3, weight_decay=0.1, momentum=0.95, nesterov=True,
+    ns_coefficients=(3.4445, -4.7750, 2.0315), eps=1e-7, ns_steps=5, adjust_lr_fn=None,
+    ns_dtype=numpy.float64, check_finite=False)``; the update is :func:`muon_update`.
+    Matrices only."""
+
+    check = staticmethod(check_muon_hyperparameters)
+    update = staticmethod(muon_update)
+
+    def __init__(self, params, lr=1e-3, weight_decay=0.1, momentum=0.95, nesterov=True,
+                 ns_coefficients=NS_COEFFICIENTS, eps=1e-7, ns_steps=5, adjust_lr_fn=None,
+                 *, ns_dtype=np.float64, check_finite=False):
+        super().__init__(params, dict(lr=lr, weight_decay=weight_decay, momentum=momentum,
+                                      nesterov=nesterov, ns_coefficients=tuple(ns_coefficients),
+                                      eps=eps, ns_steps=ns_steps, adjust_lr_fn=adjust_lr_fn,
+                                      ns_dtype=np.dtype(ns_dtype)), check_finite=check_finite)
+
+    def add_param_group(self, param_group):
+        if isinstance(param_group, dict):   # anything else: the base's TypeError
+            params = param_group.get("params")
+            params = [params] if isinstance(params, Parameter) else list(params or [])
+            check_matrices([p.data.shape for p in params if isinstance(p, Parameter)])
+            param_group = {**param_group, "params": params}
+        super().add_param_group(param_group)
