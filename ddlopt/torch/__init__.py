@@ -8,5 +8,7 @@ from .adagrad import Adagrad
 from .adam import Adam, AdamW, NAdam
 from .rmsprop import RMSprop
 from .sgd import SGD
+from .fit import BatchLoader, fit
 
 __all__ = ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "NAdam"]
+__all__ += ["fit", "BatchLoader"]
