@@ -24,6 +24,11 @@ def test_the_same_seeds_give_the_same_table_and_other_seeds_another(iris):
     assert first.rows == again.rows
     assert [r["curve"] for r in first] != [r["curve"] for r in other]
     assert [r["curve"] for r in first if r["seed"] == 0] != [r["curve"] for r in first if r["seed"] == 1]
+    # the seed draws the initial weights (and fit's batch order); the data split stays
+    weights = [[p.data for p in iris(seed).model.parameters()] for seed in (0, 0, 1)]
+    assert all(np.array_equal(a, b) for a, b in zip(weights[0], weights[1]))
+    assert not np.array_equal(weights[0][0], weights[2][0])
+    assert np.array_equal(iris(0).val[0], iris(1).val[0])
 
 
 def test_the_table_has_a_row_a_run_and_summaries_a_row_a_setting(iris):
