@@ -11,6 +11,7 @@ initial weights and the order of the batches, so each setting is judged over sev
 of both, and the same seeds give the same table.
 """
 
+import contextlib
 import math
 import numbers
 from collections import namedtuple
@@ -168,6 +169,16 @@ def _check(optimizers, problem, lrs, seeds, epochs, batch_size, metric, target):
     return {name: [float(lr) for lr in grids[name]] for name in optimizers}, seeds
 
 
+def _one_blas_thread():
+    """BLAS limited to one thread: these matrices are small, and threads that wait for each
+    other (worse on a shared machine) cost more than they save (5 to 10 times here)."""
+    try:
+        from threadpoolctl import threadpool_limits  # comes with scikit-learn
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(1, user_api="blas")
+
+
 def _run_one(factory, problem, lr, seed, epochs, batch_size, metric):
     """One run: the metric's curve over the epochs, or None if training diverged."""
     model, loss, (X_train, y_train), (X_val, y_val) = problem(seed)
@@ -201,21 +212,26 @@ def compare(optimizers, problem, lrs, seeds=(0, 1, 2), epochs=20, batch_size=32,
     - ``progress``: a tqdm bar over the runs (stderr).
     """
     grids, seeds = _check(optimizers, problem, lrs, seeds, epochs, batch_size, metric, target)
-    lower = "loss" in metric
     settings = [(name, lr, seed) for name in optimizers for lr in grids[name] for seed in seeds]
     if progress:
         from tqdm.auto import tqdm
         settings = tqdm(settings, desc="compare", unit="run")
-    rows = []
-    for name, lr, seed in settings:
-        curve = _run_one(optimizers[name], problem, lr, seed, epochs, batch_size, metric)
-        row = {"optimizer": name, "lr": lr, "seed": seed, "diverged": curve is None,
-               "best": math.nan, "best_epoch": None, "epochs_to_target": None, "curve": curve or []}
-        if curve is not None:
-            values = np.array(curve)
-            best_index = int(np.argmin(values) if lower else np.argmax(values))
-            reached = np.flatnonzero(values <= target if lower else values >= target)
-            row.update(best=float(values[best_index]), best_epoch=best_index + 1,
-                       epochs_to_target=int(reached[0]) + 1 if len(reached) else None)
-        rows.append(row)
+    with _one_blas_thread():
+        rows = [_row(optimizers[name], problem, name, lr, seed, epochs, batch_size, metric, target)
+                for name, lr, seed in settings]
     return Study(rows, metric, target)
+
+
+def _row(factory, problem, name, lr, seed, epochs, batch_size, metric, target):
+    """One run, and what the study keeps of it."""
+    curve = _run_one(factory, problem, lr, seed, epochs, batch_size, metric)
+    row = {"optimizer": name, "lr": lr, "seed": seed, "diverged": curve is None,
+           "best": math.nan, "best_epoch": None, "epochs_to_target": None, "curve": curve or []}
+    if curve is not None:
+        values = np.array(curve)
+        lower = "loss" in metric
+        best_index = int(np.argmin(values) if lower else np.argmax(values))
+        reached = np.flatnonzero(values <= target if lower else values >= target)
+        row.update(best=float(values[best_index]), best_epoch=best_index + 1,
+                   epochs_to_target=int(reached[0]) + 1 if len(reached) else None)
+    return row

@@ -111,3 +111,16 @@ def test_bad_arguments_are_named(iris):
             compare(**{**good, **change})
     with pytest.raises(ValueError, match="mlp_problem classifies; 'diabetes' is a regression"):
         mlp_problem("diabetes")
+
+
+def test_runs_use_one_blas_thread(iris):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    seen = []
+
+    def spying(seed):
+        seen.append({pool["num_threads"] for pool in threadpoolctl.threadpool_info()
+                     if pool["user_api"] == "blas"})
+        return iris(seed)
+
+    compare({"SGD": optim.SGD}, spying, lrs=[0.1], seeds=[0], epochs=1)
+    assert seen == [{1}]
