@@ -11,11 +11,15 @@ import numpy as np
 
 from . import _random, callbacks, check, data, losses, nn, optim, surfaces
 from .params import Parameter
+from .utils import clip_grad_norm
+from . import study
+from .study import compare
 
 __version__ = "0.1.0"
 
 __all__ = ["Parameter", "callbacks", "check", "data", "losses", "nn", "optim", "set_seed", "surfaces",
            "__version__"]
+__all__ += ["clip_grad_norm", "compare", "study"]
 
 
 def set_seed(seed):

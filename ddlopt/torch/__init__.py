@@ -4,22 +4,24 @@ Each optimizer is a ``torch.optim.Optimizer`` and works wherever one does (sched
 state dicts, param groups, CUDA), with a per-tensor path and a ``torch._foreach_*`` path.
 """
 
+from .adadelta import Adadelta
+from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam, AdamW, NAdam
-from .rmsprop import RMSprop
-from .sgd import SGD
-from .adadelta import Adadelta
 from .adamax import Adamax
-from .radam import RAdam
-from .adafactor import Adafactor
+from .finder import lr_finder
+from .fit import BatchLoader, fit
 from .lion import Lion
-from .schedule_free import AdamWScheduleFree
 from .muon import Muon, newton_schulz, split_for_muon
+from .radam import RAdam
+from .rmsprop import RMSprop
+from .schedule_free import AdamWScheduleFree
+from .sgd import SGD
 
-__all__ = ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "NAdam"]
-
-from .finder import lr_finder  # noqa: E402  (chapter 6)
-
-__all__ += ["lr_finder"]
-__all__ += ["Adadelta", "Adamax", "RAdam", "Adafactor", "Lion", "AdamWScheduleFree", "Muon", "newton_schulz",
-            "split_for_muon"]
+__all__ = [
+    # optimizers (chapters 2-5, 11)
+    "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "NAdam", "Adadelta", "Adamax", "RAdam",
+    "Adafactor", "Lion", "AdamWScheduleFree", "Muon", "newton_schulz", "split_for_muon",
+    # training (chapters 6 and 9)
+    "lr_finder", "fit", "BatchLoader",
+]
