@@ -10,3 +10,4 @@ from .rmsprop import RMSprop
 from .sgd import SGD
 
 __all__ = ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "NAdam"]
+from . import init  # noqa: E402  (chapter 7: the initializers, in place)
