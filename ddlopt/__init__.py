@@ -10,12 +10,14 @@ import sys
 import numpy as np
 
 from . import _random, callbacks, check, data, losses, nn, optim, surfaces
+from . import init, regularization  # noqa: E402  (chapters 7 and 8)
 from .params import Parameter
 
 __version__ = "0.1.0"
 
 __all__ = ["Parameter", "callbacks", "check", "data", "losses", "nn", "optim", "set_seed", "surfaces",
            "__version__"]
+__all__ += ["init", "regularization"]
 
 
 def set_seed(seed):
