@@ -211,12 +211,12 @@ class Sequential:
             raise ValueError("Sequential needs at least one layer")
         # a layer without in_features/out_features (Dropout) keeps the shape it is given
         previous = None
-        for b in self.layers:
-            if previous is not None and hasattr(b, "in_features") \
-                    and previous.out_features != b.in_features:
-                raise ValueError(f"{previous} gives {previous.out_features} features but {b} "
-                                 f"expects {b.in_features}")
-            previous = b if hasattr(b, "out_features") else previous
+        for layer in self.layers:
+            if previous is not None and hasattr(layer, "in_features") \
+                    and previous.out_features != layer.in_features:
+                raise ValueError(f"{previous} gives {previous.out_features} features but {layer} "
+                                 f"expects {layer.in_features}")
+            previous = layer if hasattr(layer, "out_features") else previous
         self.optimizer = self.loss = None
         self.train()
         self.stop_training = False
