@@ -9,18 +9,18 @@ import sys
 
 import numpy as np
 
-from . import _random, callbacks, check, data, losses, nn, optim, surfaces
+from . import (_random, callbacks, check, data, init, losses, nn, optim, regularization,
+               schedules, study, surfaces)
+from .finder import lr_finder
 from .params import Parameter
-from .utils import clip_grad_norm
-from . import study
 from .study import compare
+from .utils import clip_grad_norm
 
 __version__ = "0.1.0"
 
-__all__ = ["Parameter", "callbacks", "check", "data", "losses", "nn", "optim", "set_seed", "surfaces",
-           "__version__"]
-__all__ += ["clip_grad_norm", "compare", "study"]
-
+__all__ = ["Parameter", "callbacks", "check", "clip_grad_norm", "compare", "data", "init",
+           "losses", "lr_finder", "nn", "optim", "regularization", "schedules", "set_seed",
+           "study", "surfaces", "__version__"]
 
 def set_seed(seed):
     """Seed Python's, NumPy's, ddlopt's and (if it is already imported) PyTorch's generators.
@@ -40,8 +40,3 @@ def set_seed(seed):
     if torch is not None:
         torch.manual_seed(seed)
     return np.random.default_rng(seed)
-
-from . import schedules  # noqa: E402  (chapter 6)
-from .finder import lr_finder  # noqa: E402
-
-__all__ += ["schedules", "lr_finder"]

@@ -493,3 +493,142 @@ def clip_grad_norm(student_clip, *, seed=0):
         print(textwrap.fill(("✓ " if passed else "✗ ") + message, 78, subsequent_indent="  ",
                             break_on_hyphens=False))
     return all(passed for passed, _ in findings)
+
+
+# ----------------------------------------------------------------------------------------
+# Chapter 7: initializers
+# ----------------------------------------------------------------------------------------
+__all__ += ["initializer", "dropout"]
+
+_UNIFORM_KURTOSIS, _NORMAL_KURTOSIS = 1.8, 3.0  # E[w^4] / Var[w]^2
+
+
+def _verdict(problem, success):
+    print(textwrap.fill(("✓ " if problem is None else "✗ ") + (problem or success), 78,
+                        subsequent_indent="  ", break_on_hyphens=False))
+    return problem is None
+
+
+def _initializer_problem(student_init, reference, shape, kwargs, seed):
+    """What is wrong with student_init on one torch-layout shape, or None."""
+    from . import init as _init
+    try:
+        w = _call(student_init, shape, np.random.default_rng(seed))
+    except Exception as e:
+        return f"it raised {type(e).__name__}: {e}"
+    w = np.asarray(w, dtype=np.float64)
+    if w.shape != shape:
+        return f"it returns shape {w.shape} for shape {shape}: return an array of the shape asked"
+    if not np.all(np.isfinite(w)):
+        return "it returns NaN or inf"
+    expected = getattr(_init, reference)(shape, rng=np.random.default_rng(seed), **kwargs).var()
+    fan_in, fan_out = _init.calculate_fan_in_and_fan_out(shape)
+    ratio = w.var() / expected
+    if abs(ratio - 1) > 0.03:  # the sample variance is within ~0.3 % at this size
+        swapped = getattr(_init, reference)(shape[1::-1] + shape[2:], rng=np.random.default_rng(seed),
+                                            **kwargs).var()
+        receptive = fan_in // shape[1]
+        if receptive == 1:  # a dense shape: the receptive field cannot be the mistake
+            receptive = float("nan")
+        hints = [
+            (swapped / expected, "fan_in and fan_out are swapped: for a torch-layout shape "
+                                 "(out, in, ...), fan_in = shape[1] * receptive field"),
+            (receptive, "the receptive field is missing: for a convolution both fans are "
+                        "multiplied by prod(shape[2:])"),
+            (1 / receptive, "the receptive field is missing: for a convolution both fans are "
+                            "multiplied by prod(shape[2:])"),
+            (1 / 3, "the variance is 3 times too small: the bound of U(-b, b) is sqrt(3) "
+                    "times the standard deviation, since Var = b^2 / 3"),
+            (3, "the variance is 3 times too large: a normal's standard deviation is the "
+                "std itself, not sqrt(3) * std (that is the uniform's bound)"),
+            (0.5, "the variance is half the expected one: is the gain (sqrt(2) for ReLU) "
+                  "missing, or a 1 where the formula has a 2?"),
+            (2, "the variance is twice the expected one: is a gain of sqrt(2) applied twice, "
+                "or a factor 2 added?"),
+        ]
+        for factor, message in hints:
+            if abs(ratio / factor - 1) < 0.03:
+                return message
+        return (f"the variance is {w.var():.3g}, expected {expected:.3g} ({ratio:.3g} times) "
+                f"for shape {shape} (fan_in {fan_in}, fan_out {fan_out})")
+    if abs(w.mean()) > 5 * np.sqrt(expected / w.size):
+        return f"the mean is {w.mean():.3g}, not 0: center the distribution"
+    kurtosis = np.mean((w - w.mean()) ** 4) / w.var() ** 2
+    if "uniform" in reference:
+        if abs(kurtosis - _UNIFORM_KURTOSIS) > 0.1:
+            return "the variance is right but the values are not uniform: use rng.uniform(-b, b, shape)"
+    elif abs(kurtosis - _NORMAL_KURTOSIS) > 0.15:
+        return "the variance is right but the values are not normal: use rng.normal(0, std, shape)"
+    return None
+
+
+def initializer(student_init, reference="xavier_uniform", *, seed=0, **kwargs):
+    """Check ``student_init(shape, rng)`` against ``ddlopt.init.<reference>(shape, **kwargs)``.
+
+    ``shape`` is in PyTorch's layout, ``(out, in, *kernel)``. A dense shape and a
+    convolution shape are drawn with many entries; the checker compares the sample variance
+    (within 3 %), the mean and the shape of the distribution (uniform or normal), and names
+    the usual mistakes: swapped fans, a forgotten receptive field, a missing gain, a uniform
+    bound taken for a standard deviation.
+    """
+    if not callable(student_init):
+        raise TypeError(f"student_init must be a function, got {student_init!r}")
+    known = ("xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal", "lecun_normal")
+    if reference not in known:
+        raise ValueError(f"unknown initializer {reference!r}; known: {', '.join(known)}")
+    problem = None
+    for shape in [(300, 1200), (64, 32, 5, 5)]:
+        problem = _initializer_problem(student_init, reference, shape, kwargs, seed)
+        if problem is not None:
+            problem = f"shape {shape}: {problem}"
+            break
+    return _verdict(problem, f"variance, mean and distribution match {reference} for a dense "
+                             f"and a convolution shape")
+
+
+# ----------------------------------------------------------------------------------------
+# Chapter 8: dropout
+# ----------------------------------------------------------------------------------------
+def dropout(student_dropout, p=0.5, *, seed=0):
+    """Check ``student_dropout(x, p, rng)``, inverted dropout in training mode: each entry
+    kept with probability ``1 - p`` and divided by ``1 - p``, else 0, a fresh mask each call.
+
+    The tolerances are 5 standard errors of the fractions measured over 250 000 entries.
+    """
+    if not callable(student_dropout):
+        raise TypeError(f"student_dropout must be a function, got {student_dropout!r}")
+    if not 0 < p < 1:
+        raise ValueError(f"p must be strictly between 0 and 1 for the check, got {p!r}")
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0.5, 1.5, (500, 500))
+    problem = None
+    try:
+        first = np.asarray(_call(student_dropout, x.copy(), p, rng), dtype=np.float64)
+        second = np.asarray(_call(student_dropout, x.copy(), p, rng), dtype=np.float64)
+    except Exception as e:
+        first = second = None
+        problem = f"it raised {type(e).__name__}: {e}"
+    if problem is None and first.shape != x.shape:
+        problem = f"it returns shape {first.shape} for x of shape {x.shape}"
+    if problem is None:
+        kept = first != 0
+        dropped = 1 - kept.mean()
+        tolerance = 5 * np.sqrt(p * (1 - p) / x.size)
+        scale = first[kept] / x[kept] if kept.any() else np.array([np.nan])
+        if abs(dropped - p) > tolerance:
+            problem = (f"it drops {dropped:.3f} of the entries, expected p = {p}" +
+                       (": p is the probability to DROP a unit, keep it with 1 - p"
+                        if abs(dropped - (1 - p)) < tolerance else ""))
+        elif not np.allclose(scale, scale[0]):
+            problem = "the kept entries are not all scaled by the same factor"
+        elif np.isclose(scale[0], 1.0):
+            problem = ("the kept entries are not scaled: divide them by 1 - p (inverted "
+                       "dropout), or the expected activation shrinks by a factor 1 - p")
+        elif np.isclose(scale[0], 1 - p):
+            problem = "the kept entries are multiplied by 1 - p: divide by it instead"
+        elif not np.isclose(scale[0], 1 / (1 - p)):
+            problem = f"the kept entries are scaled by {scale[0]:.4g}, expected 1/(1 - p) = {1 / (1 - p):.4g}"
+        elif np.array_equal(first != 0, second != 0):
+            problem = "two calls drop the same entries: draw a new mask from rng at every call"
+    return _verdict(problem, f"drops a fraction p = {p} and scales the rest by 1/(1 - p) = "
+                             f"{1 / (1 - p):.4g}; the mean activation is kept")

@@ -12,6 +12,10 @@ gradients of its parameters to their ``.grad`` (``backward``). For a dense layer
     \frac{\partial L}{\partial b} = \sum_{\text{rows}} \frac{\partial L}{\partial z}, \quad
     \frac{\partial L}{\partial x} = \frac{\partial L}{\partial z} W^\top.
 
+``Dropout(p)`` zeroes a random fraction ``p`` of its inputs while training and is the
+identity otherwise; ``fit`` trains in training mode, ``evaluate`` and ``predict`` run in
+inference mode (``model.train()`` / ``model.eval()`` switch by hand, as in PyTorch).
+
 ``Sequential`` chains layers and adds Keras's workflow::
 
     model = Sequential([Dense(64, 32, "relu"), Dense(32, 10, "softmax")])
@@ -28,10 +32,10 @@ import numbers
 
 import numpy as np
 
-from . import _random, losses, optim
+from . import _random, init as initializers, losses, optim, regularization
 from .params import Parameter
 
-__all__ = ["Dense", "Sequential", "History", "Callback", "ACTIVATIONS"]
+__all__ = ["Dense", "Dropout", "Sequential", "History", "Callback", "ACTIVATIONS"]
 
 
 # ----------------------------------------------------------------------------------------
@@ -57,13 +61,19 @@ ACTIVATIONS = {
 class Dense:
     """A fully connected layer, ``activation(x @ W + b)``.
 
-    ``W`` (in_features, out_features) starts Glorot-uniform, Keras's default:
-    :math:`U(-\\sqrt{6/(n_\\text{in} + n_\\text{out})}, +\\sqrt{\\cdot})`; ``b`` starts at zero.
-    ``activation`` is one of ``ACTIVATIONS`` or None (linear). ``rng`` draws the initial
-    weights (default: ddlopt's generator, which ``ddlopt.set_seed`` seeds).
+    ``W`` (in_features, out_features) starts as ``init`` draws it: by default Glorot-uniform,
+    Keras's default, :math:`U(-\\sqrt{6/(n_\\text{in} + n_\\text{out})}, +\\sqrt{\\cdot})`; or
+    another name of ``ddlopt.init.DENSE`` (``"he_normal"``, ``"lecun_normal"``,
+    ``"orthogonal"``, ...) or a callable ``init(in_features, out_features, rng)`` returning
+    the (in_features, out_features) array. ``b`` starts at zero. ``activation`` is one of
+    ``ACTIVATIONS`` or None (linear). ``rng`` draws the initial weights (default: ddlopt's
+    generator, which ``ddlopt.set_seed`` seeds). ``kernel_regularizer`` (a
+    ``ddlopt.regularization`` penalty such as ``L2(1e-4)``) adds its gradient to ``W``'s in
+    ``backward``; ``Sequential`` adds its value to the loss.
     """
 
-    def __init__(self, in_features, out_features, activation=None, rng=None):
+    def __init__(self, in_features, out_features, activation=None, rng=None,
+                 init="glorot_uniform", kernel_regularizer=None):
         for name, value in (("in_features", in_features), ("out_features", out_features)):
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -71,8 +81,13 @@ class Dense:
         if activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {activation!r}; known: {', '.join(ACTIVATIONS)}")
         self.in_features, self.out_features, self.activation = in_features, out_features, activation
-        limit = np.sqrt(6.0 / (in_features + out_features))
-        self.W = Parameter(_random.generator(rng).uniform(-limit, limit, (in_features, out_features)))
+        W = np.asarray(initializers.get(init)(in_features, out_features, _random.generator(rng)),
+                       dtype=np.float64)
+        if W.shape != (in_features, out_features):
+            raise ValueError(f"init must return an array of shape ({in_features}, {out_features}) "
+                             f"(in_features, out_features), got {W.shape}")
+        self.W = Parameter(W)
+        self.kernel_regularizer = regularization.get(kernel_regularizer)
         self.b = Parameter(np.zeros(out_features))
 
     def forward(self, x, apply_activation=True):
@@ -88,14 +103,56 @@ class Dense:
         grad_z = ACTIVATIONS[self.activation][1](self._z, self._a, grad_out) \
             if self._activated else grad_out
         self.W.accumulate(self._x.T @ grad_z)
+        if self.kernel_regularizer is not None:
+            self.W.accumulate(self.kernel_regularizer.gradient(self.W.data))
         self.b.accumulate(grad_z.sum(axis=0))
         return grad_z @ self.W.data.T
 
     def parameters(self):
         return [self.W, self.b]
 
+    def regularization_loss(self):
+        """The penalty's value on ``W`` (0 without a kernel_regularizer)."""
+        return 0.0 if self.kernel_regularizer is None else self.kernel_regularizer(self.W.data)
+
     def __repr__(self):
         return f"Dense({self.in_features}, {self.out_features}, activation={self.activation!r})"
+
+
+class Dropout:
+    r"""Inverted dropout (Srivastava et al. 2014): while training, each input is kept with
+    probability :math:`1 - p` and scaled by :math:`1/(1 - p)`, else zeroed,
+
+    .. math:: y = \frac{m \odot x}{1 - p}, \qquad m_i \sim \text{Bernoulli}(1 - p),
+
+    so that :math:`E[y] = x`; in inference mode it is the identity. The mask is drawn from
+    ``rng`` (default: ddlopt's generator) at every forward pass in training mode and reused by
+    ``backward``. ``training`` starts True, as a torch module does; ``Sequential.fit`` and
+    ``evaluate`` set it. PyTorch's twin is ``torch.nn.Dropout(p)`` itself.
+    """
+
+    def __init__(self, p=0.5, rng=None):
+        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p <= 1:
+            raise ValueError(f"dropout probability p must be between 0 and 1, got {p!r}")
+        self.p, self.rng, self.training = float(p), rng, True
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            self._mask = None
+            return x
+        keep = _random.generator(self.rng).random(x.shape) >= self.p  # P(keep) = 1 - p
+        # p = 1 drops everything (as torch does); otherwise scale the survivors up
+        self._mask = keep / (1.0 - self.p) if self.p < 1 else np.zeros(x.shape)
+        return x * self._mask
+
+    def backward(self, grad_out):
+        return grad_out if self._mask is None else grad_out * self._mask
+
+    def parameters(self):
+        return []
+
+    def __repr__(self):
+        return f"Dropout(p={self.p})"
 
 
 # ----------------------------------------------------------------------------------------
@@ -152,10 +209,16 @@ class Sequential:
         self.layers = list(layers)
         if not self.layers:
             raise ValueError("Sequential needs at least one layer")
-        for a, b in zip(self.layers, self.layers[1:]):
-            if a.out_features != b.in_features:
-                raise ValueError(f"{a} gives {a.out_features} features but {b} expects {b.in_features}")
+        # a layer without in_features/out_features (Dropout) keeps the shape it is given
+        previous = None
+        for layer in self.layers:
+            if previous is not None and hasattr(layer, "in_features") \
+                    and previous.out_features != layer.in_features:
+                raise ValueError(f"{previous} gives {previous.out_features} features but {layer} "
+                                 f"expects {layer.in_features}")
+            previous = layer if hasattr(layer, "out_features") else previous
         self.optimizer = self.loss = None
+        self.train()
         self.stop_training = False
 
     # -- the network ----------------------------------------------------------------------
@@ -163,7 +226,8 @@ class Sequential:
         """Outputs for inputs X; with ``fold``, the last layer's logits (no activation)."""
         X = np.asarray(X, dtype=np.float64)
         for i, layer in enumerate(self.layers):
-            X = layer.forward(X, apply_activation=not (fold and i == len(self.layers) - 1))
+            last = i == len(self.layers) - 1
+            X = layer.forward(X, apply_activation=False) if fold and last else layer.forward(X)
         return X
 
     __call__ = forward
@@ -177,6 +241,38 @@ class Sequential:
 
     def parameters(self):
         return [p for layer in self.layers for p in layer.parameters()]
+
+    def train(self, mode=True):
+        """Training mode (Dropout drops) or, with ``mode=False``, inference mode."""
+        self.training = bool(mode)
+        for layer in self.layers:
+            layer.training = self.training
+        return self
+
+    def eval(self):
+        """Inference mode: Dropout is the identity."""
+        return self.train(False)
+
+    def regularization_loss(self):
+        """The sum of the layers' weight penalties (``kernel_regularizer``)."""
+        return sum(layer.regularization_loss() for layer in self.layers
+                   if hasattr(layer, "regularization_loss"))
+
+    def get_weights(self):
+        """Copies of every parameter's array, in ``parameters()`` order (Keras's name)."""
+        return [p.data.copy() for p in self.parameters()]
+
+    def set_weights(self, weights):
+        """Copy ``weights`` (as ``get_weights`` returns them) into the parameters, in place."""
+        params = self.parameters()
+        if len(weights) != len(params):
+            raise ValueError(f"weights must hold {len(params)} arrays, got {len(weights)}")
+        for p, w in zip(params, weights):
+            if np.shape(w) != p.data.shape:
+                raise ValueError(f"weights: expected an array of shape {p.data.shape}, got "
+                                 f"{np.shape(w)}")
+        for p, w in zip(params, weights):
+            p.data[...] = w
 
     # -- Keras's workflow -------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None):
@@ -203,7 +299,7 @@ class Sequential:
                 raise ValueError(f"'accuracy' needs a classification loss, got {self.loss.name}")
             self.metrics.append(_METRICS[m])
         # fold a sigmoid/softmax output into the cross-entropy: train on logits, exactly
-        last = self.layers[-1].activation
+        last = getattr(self.layers[-1], "activation", None)
         from_logits = getattr(self.loss, "from_logits", False)
         if from_logits and last in _FOLDED:
             raise ValueError(f"the loss has from_logits=True but the last layer applies "
@@ -227,7 +323,8 @@ class Sequential:
         with np.errstate(over="ignore", invalid="ignore"):
             out = self.forward(X, fold=self._fold)
             y = self._targets(y, out)
-            value = self._train_loss(y, out) if np.all(np.isfinite(out)) else np.inf
+            value = self._train_loss(y, out) + self.regularization_loss() \
+                if np.all(np.isfinite(out)) else np.inf
             if not np.isfinite(value):
                 raise FloatingPointError("training diverged: the loss is no longer finite "
                                          "(inf or NaN); lower the learning rate")
@@ -270,6 +367,7 @@ class Sequential:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         rng = _random.generator(rng)
         callbacks = list(callbacks or [])
+        self.train()
         history = History()
         for cb in callbacks:
             cb.set_model(self)
@@ -312,13 +410,12 @@ class Sequential:
         """The loss and metrics on (X, y): ``[loss, *metrics]`` (just the loss if there are no
         metrics), or a dict with ``return_dict=True``."""
         self._require_compiled()
-        with np.errstate(over="ignore", invalid="ignore"):
-            out = self.forward(X, fold=self._fold)
+        out = self._infer(X, fold=self._fold)
         if not np.all(np.isfinite(out)):
             raise FloatingPointError("the network's outputs are not finite (inf or NaN): "
                                      "training diverged; lower the learning rate")
         y = self._targets(y, out)
-        results = {"loss": self._train_loss(y, out)}
+        results = {"loss": self._train_loss(y, out) + self.regularization_loss()}
         for m in self.metrics:
             results[m] = self._metric(m, y, out, logits=self._fold)
         if return_dict:
@@ -327,7 +424,17 @@ class Sequential:
 
     def predict(self, X):
         """Outputs for X: probabilities for a sigmoid or softmax output."""
-        return self.forward(X)
+        return self._infer(X)
+
+    def _infer(self, X, fold=False):
+        """forward in inference mode, then back to the mode the model was in."""
+        was_training = self.training
+        self.eval()
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                return self.forward(X, fold=fold)
+        finally:
+            self.train(was_training)
 
     def _require_compiled(self):
         if self.loss is None:

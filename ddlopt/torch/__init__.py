@@ -11,6 +11,7 @@ from .adam import Adam, AdamW, NAdam
 from .adamax import Adamax
 from .finder import lr_finder
 from .fit import BatchLoader, fit
+from . import init
 from .lion import Lion
 from .muon import Muon, newton_schulz, split_for_muon
 from .radam import RAdam
@@ -22,6 +23,8 @@ __all__ = [
     # optimizers (chapters 2-5, 11)
     "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "NAdam", "Adadelta", "Adamax", "RAdam",
     "Adafactor", "Lion", "AdamWScheduleFree", "Muon", "newton_schulz", "split_for_muon",
+    # initializers, in place (chapter 7)
+    "init",
     # training (chapters 6 and 9)
     "lr_finder", "fit", "BatchLoader",
 ]
