@@ -18,7 +18,8 @@ import numpy as np
 
 from .optimizer import Optimizer, check_hyperparameter
 
-__all__ = ["Adam", "AdamW", "adam_update", "decay_weights", "NAdam", "nadam_update", "KerasAdam",
+__all__ = ["Adam", "AdamW", "adam_update", "adam_update_in_chunks", "adam_scratch",
+           "decay_weights", "NAdam", "nadam_update", "KerasAdam",
            "keras_adam_update", "check_adam_hyperparameters"]
 
 
@@ -82,6 +83,79 @@ def adam_update(param, grad, state, *, lr, betas=(0.9, 0.999), eps=1e-8, weight_
     param -= (lr / bias_correction1) * exp_avg / denom
 
 
+CHUNK = 1 << 14  # elements per chunk: a chunk of every array (about 0.5 MiB) stays in cache
+
+
+def adam_update_in_chunks(param, grad, state, scratch, *, lr, betas=(0.9, 0.999), eps=1e-8,
+                          weight_decay=0.0, amsgrad=False, maximize=False,
+                          decoupled_weight_decay=False):
+    """:func:`adam_update`, bit for bit, without allocating: the fast path the class takes.
+
+    The readable version makes a temporary array for each operation and walks the whole of
+    each array a dozen times. This one walks them in chunks of CHUNK elements, doing all the
+    operations on a chunk while it is in cache, with every temporary written into
+    ``scratch`` (four rows from :func:`adam_scratch`, allocated once): param, grad and the moments
+    travel from memory about once per step, and nothing is allocated (casts are done
+    explicitly, as a mixed-dtype ufunc allocates buffers of its own). The operations and
+    their dtypes are adam_update's, in its order (NumPy promotes ``x / np.sqrt(bc2)`` to
+    float64 there, so the denominator is float64 here too), hence the same bits.
+    """
+    beta1, beta2 = betas
+    if "exp_avg" not in state:  # the first step: the state, as adam_update makes it
+        state["step"] = 0
+        state["exp_avg"] = np.zeros_like(param)
+        state["exp_avg_sq"] = np.zeros_like(param)
+        if amsgrad:
+            state["max_exp_avg_sq"] = np.zeros_like(param)
+    state["step"] += 1
+    t = state["step"]
+    step_size, bias_correction2_sqrt = lr / (1 - beta1**t), np.sqrt(1 - beta2**t)
+    arrays = [param, grad, state["exp_avg"], state["exp_avg_sq"]]
+    if amsgrad:
+        arrays.append(state["max_exp_avg_sq"])
+    flat = [a.reshape(-1) for a in arrays]  # views: the arrays are C-contiguous (checked)
+    g, tmp, denom, quotient = scratch     # rows of CHUNK: two in param's dtype, two float64
+    for start in range(0, param.size, CHUNK):
+        p, gr, m, v, *mx = (a[start:start + CHUNK] for a in flat)
+        n = p.size
+        g_, tmp_, denom_, quotient_ = g[:n], tmp[:n], denom[:n], quotient[:n]
+        if maximize:
+            gr = np.negative(gr, out=g_)
+        if weight_decay != 0 and decoupled_weight_decay:
+            p *= 1 - lr * weight_decay
+        elif weight_decay != 0:
+            gr = np.add(gr, np.multiply(weight_decay, p, out=tmp_), out=g_)
+        np.subtract(gr, m, out=tmp_)                   # m += (1 - beta1) (g - m)
+        m += np.multiply(1 - beta1, tmp_, out=tmp_)
+        v *= beta2                                     # v = beta2 v + (1 - beta2) g g
+        v += np.multiply(np.multiply(1 - beta2, gr, out=tmp_), gr, out=tmp_)
+        second = v
+        if amsgrad:
+            second = np.maximum(mx[0], v, out=mx[0])
+        np.sqrt(second, out=tmp_)                      # sqrt(v) / sqrt(bc2) + eps
+        widen(denom_, tmp_)                            # (in float64, as NumPy promotes)
+        denom_ /= bias_correction2_sqrt
+        denom_ += eps
+        widen(quotient_, np.multiply(step_size, m, out=tmp_))
+        quotient_ /= denom_                            # step_size m / denom
+        widen(denom_, p)
+        np.copyto(p, np.subtract(denom_, quotient_, out=denom_), casting="same_kind")
+
+
+def widen(wide, narrow):
+    """Copy ``narrow`` into the float64 row ``wide``: an explicit cast, because a ufunc that
+    mixes dtypes casts through buffers of its own that it allocates on every call."""
+    np.copyto(wide, narrow, casting="safe")
+
+
+def adam_scratch(dtype):
+    """The fixed scratch of :func:`adam_update_in_chunks`, made once per optimizer and dtype:
+    four rows of CHUNK, the first two in ``dtype``, the last two in float64."""
+    wide = np.empty((4, CHUNK), np.float64)
+    narrow = wide[:2] if np.dtype(dtype) == np.float64 else np.empty((2, CHUNK), dtype)
+    return narrow[0], narrow[1], wide[2], wide[3]
+
+
 def nadam_update(param, grad, state, *, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                  momentum_decay=4e-3, maximize=False, decoupled_weight_decay=False):
     """One NAdam step (Dozat, 2016), torch's form: Adam with a Nesterov look-ahead on the
@@ -131,6 +205,18 @@ class Adam(Optimizer):
                                       decoupled_weight_decay=decoupled_weight_decay),
                          check_finite=check_finite)
 
+    def _update(self, p, grad, state, group):
+        """The chunked, allocation-free twin of :func:`adam_update` where it applies (C-ordered
+        float arrays of one dtype), adam_update itself elsewhere: the same bits either way."""
+        data = p.data
+        if not (data.flags.c_contiguous and grad.flags.c_contiguous and grad.dtype == data.dtype
+                and data.dtype in (np.float32, np.float64) and grad.shape == data.shape):
+            return super()._update(p, grad, state, group)
+        scratch = self.__dict__.setdefault("_scratch", {})
+        if data.dtype not in scratch:
+            scratch[data.dtype] = adam_scratch(data.dtype)
+        adam_update_in_chunks(data, grad, state, scratch[data.dtype],
+                              **{k: v for k, v in group.items() if k != "params"})
 
 
 class AdamW(Adam):
