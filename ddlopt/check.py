@@ -298,7 +298,8 @@ def step_bytes(answer, optimizer, **flags):
     elif answer == 4 * (read + written + 1):
         problem = "the gradient is read but not written: the step leaves it as it is"
     elif answer == 4 * (read + written - 1):
-        problem = "one array is missing: the gradient is read too, every step"
+        problem = ("one array is missing: the parameter and the gradient are read, and each "
+                   "state array is read and written back")
     elif answer == read + written:
         problem = "that counts arrays: each float32 value is 4 bytes"
     elif answer == 8 * (read + written):
