@@ -172,8 +172,11 @@ def main():
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--block", type=int, default=5, help="steps per timed block")
     parser.add_argument("--optimizers", nargs="*", default=list(OPTIMIZERS))
+    parser.add_argument("--threads", type=int, help="torch's CPU threads (default: torch's)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = args.device
     bandwidth = copy_bandwidth(device, 1024 if device == "cuda" else 256)
     meta = dict(device=device, device_name=device_name(device), torch=torch.__version__,
@@ -202,7 +205,8 @@ def main():
             torch.cuda.empty_cache() if device == "cuda" else None
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    path = out / f"optim_step_{device}_{meta['date']}.json"
+    threads = f"_{args.threads}threads" if args.threads else ""
+    path = out / f"optim_step_{device}_{meta['date']}{threads}.json"
     path.write_text(json.dumps({**meta, "rows": rows}, indent=1) + "\n")
     print(f"wrote {path}")
 

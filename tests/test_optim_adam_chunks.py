@@ -9,7 +9,7 @@ import pytest
 
 import ddlopt
 import ddlopt.optim
-from ddlopt.optim.adam import CHUNK, adam_scratch, adam_update, adam_update_in_chunks
+from ddlopt.optim.adam import CHUNK, SMALL, adam_scratch, adam_update, adam_update_in_chunks
 
 FLAGS = list(itertools.product([False, True], [False, True], [0.0, 0.1], [False, True]))
 
@@ -18,7 +18,7 @@ FLAGS = list(itertools.product([False, True], [False, True], [0.0, 0.1], [False,
 @pytest.mark.parametrize("amsgrad, maximize, weight_decay, decoupled", FLAGS)
 def test_chunks_give_adam_updates_bits(dtype, amsgrad, maximize, weight_decay, decoupled):
     rng = np.random.default_rng(0)
-    shape = (3, CHUNK + 1000)                      # several chunks, the last one short
+    shape = (2, CHUNK // 2 + 1000)                 # two chunks, the last one short
     readable = rng.standard_normal(shape).astype(dtype)
     fast, scratch = readable.copy(), adam_scratch(dtype)
     readable_state, fast_state = {}, {}
@@ -35,15 +35,23 @@ def test_chunks_give_adam_updates_bits(dtype, amsgrad, maximize, weight_decay, d
 
 def test_the_class_takes_the_fast_path_and_falls_back_for_other_layouts():
     rng = np.random.default_rng(1)
-    contiguous = ddlopt.Parameter(rng.standard_normal((50, 40)).astype(np.float32))
+    contiguous = ddlopt.Parameter(rng.standard_normal((500, 40)).astype(np.float32))
     transposed = ddlopt.Parameter(np.asfortranarray(contiguous.data.copy()))
     opt = ddlopt.optim.Adam([contiguous, transposed], lr=0.1)
     for _ in range(3):
-        grad = rng.standard_normal((50, 40)).astype(np.float32)
+        grad = rng.standard_normal((500, 40)).astype(np.float32)
         contiguous.grad, transposed.grad = grad, np.asfortranarray(grad)
         opt.step()
     assert np.dtype(np.float32) in opt._scratch            # the fast path ran
     assert np.array_equal(contiguous.data, transposed.data)  # and agrees with the fallback
+
+
+def test_small_arrays_take_the_readable_update():
+    small = ddlopt.Parameter(np.ones(SMALL - 1))
+    small.grad = np.ones(SMALL - 1)
+    opt = ddlopt.optim.Adam([small])
+    opt.step()
+    assert not getattr(opt, "_scratch", None)
 
 
 def test_a_step_allocates_nothing_but_python_objects():

@@ -79,11 +79,12 @@ def adam_update(param, grad, state, *, lr, betas=(0.9, 0.999), eps=1e-8, weight_
         second = exp_avg_sq
     bias_correction1 = 1 - beta1**t
     bias_correction2 = 1 - beta2**t
-    denom = np.sqrt(second) / np.sqrt(bias_correction2) + eps
+    denom = np.sqrt(second) / bias_correction2**0.5 + eps
     param -= (lr / bias_correction1) * exp_avg / denom
 
 
-CHUNK = 1 << 14  # elements per chunk: a chunk of every array (about 0.5 MiB) stays in cache
+SMALL = 4096     # arrays below this size take adam_update: their temporaries are small
+CHUNK = 1 << 16  # elements per chunk: a chunk of each array (256 KiB in float32) stays in cache
 
 
 def adam_update_in_chunks(param, grad, state, scratch, *, lr, betas=(0.9, 0.999), eps=1e-8,
@@ -94,11 +95,9 @@ def adam_update_in_chunks(param, grad, state, scratch, *, lr, betas=(0.9, 0.999)
     The readable version makes a temporary array for each operation and walks the whole of
     each array a dozen times. This one walks them in chunks of CHUNK elements, doing all the
     operations on a chunk while it is in cache, with every temporary written into
-    ``scratch`` (four rows from :func:`adam_scratch`, allocated once): param, grad and the moments
-    travel from memory about once per step, and nothing is allocated (casts are done
-    explicitly, as a mixed-dtype ufunc allocates buffers of its own). The operations and
-    their dtypes are adam_update's, in its order (NumPy promotes ``x / np.sqrt(bc2)`` to
-    float64 there, so the denominator is float64 here too), hence the same bits.
+    ``scratch`` (three rows from :func:`adam_scratch`, allocated once): param, grad and the
+    moments travel from memory about once per step, and nothing is allocated. The
+    operations are adam_update's, in its order, hence the same bits.
     """
     beta1, beta2 = betas
     if "exp_avg" not in state:  # the first step: the state, as adam_update makes it
@@ -109,51 +108,33 @@ def adam_update_in_chunks(param, grad, state, scratch, *, lr, betas=(0.9, 0.999)
             state["max_exp_avg_sq"] = np.zeros_like(param)
     state["step"] += 1
     t = state["step"]
-    step_size, bias_correction2_sqrt = lr / (1 - beta1**t), np.sqrt(1 - beta2**t)
+    step_size, bias_correction2_sqrt = lr / (1 - beta1**t), (1 - beta2**t) ** 0.5
     arrays = [param, grad, state["exp_avg"], state["exp_avg_sq"]]
     if amsgrad:
         arrays.append(state["max_exp_avg_sq"])
     flat = [a.reshape(-1) for a in arrays]  # views: the arrays are C-contiguous (checked)
-    g, tmp, denom, quotient = scratch     # rows of CHUNK: two in param's dtype, two float64
     for start in range(0, param.size, CHUNK):
-        p, gr, m, v, *mx = (a[start:start + CHUNK] for a in flat)
-        n = p.size
-        g_, tmp_, denom_, quotient_ = g[:n], tmp[:n], denom[:n], quotient[:n]
+        p, g, m, v, *mx = (a[start:start + CHUNK] for a in flat)
+        decayed, tmp, denom = (row[:p.size] for row in scratch)
         if maximize:
-            gr = np.negative(gr, out=g_)
+            g = np.negative(g, out=decayed)
         if weight_decay != 0 and decoupled_weight_decay:
             p *= 1 - lr * weight_decay
         elif weight_decay != 0:
-            gr = np.add(gr, np.multiply(weight_decay, p, out=tmp_), out=g_)
-        np.subtract(gr, m, out=tmp_)                   # m += (1 - beta1) (g - m)
-        m += np.multiply(1 - beta1, tmp_, out=tmp_)
-        v *= beta2                                     # v = beta2 v + (1 - beta2) g g
-        v += np.multiply(np.multiply(1 - beta2, gr, out=tmp_), gr, out=tmp_)
-        second = v
-        if amsgrad:
-            second = np.maximum(mx[0], v, out=mx[0])
-        np.sqrt(second, out=tmp_)                      # sqrt(v) / sqrt(bc2) + eps
-        widen(denom_, tmp_)                            # (in float64, as NumPy promotes)
-        denom_ /= bias_correction2_sqrt
-        denom_ += eps
-        widen(quotient_, np.multiply(step_size, m, out=tmp_))
-        quotient_ /= denom_                            # step_size m / denom
-        widen(denom_, p)
-        np.copyto(p, np.subtract(denom_, quotient_, out=denom_), casting="same_kind")
-
-
-def widen(wide, narrow):
-    """Copy ``narrow`` into the float64 row ``wide``: an explicit cast, because a ufunc that
-    mixes dtypes casts through buffers of its own that it allocates on every call."""
-    np.copyto(wide, narrow, casting="safe")
+            g = np.add(g, np.multiply(weight_decay, p, out=tmp), out=decayed)
+        m += np.multiply(1 - beta1, np.subtract(g, m, out=tmp), out=tmp)  # (1-b1)(g - m)
+        v *= beta2
+        v += np.multiply(np.multiply(1 - beta2, g, out=tmp), g, out=tmp)  # (1-b2) g g
+        second = np.maximum(mx[0], v, out=mx[0]) if amsgrad else v
+        np.divide(np.sqrt(second, out=denom), bias_correction2_sqrt, out=denom)
+        denom += eps
+        p -= np.divide(np.multiply(step_size, m, out=tmp), denom, out=tmp)
 
 
 def adam_scratch(dtype):
     """The fixed scratch of :func:`adam_update_in_chunks`, made once per optimizer and dtype:
-    four rows of CHUNK, the first two in ``dtype``, the last two in float64."""
-    wide = np.empty((4, CHUNK), np.float64)
-    narrow = wide[:2] if np.dtype(dtype) == np.float64 else np.empty((2, CHUNK), dtype)
-    return narrow[0], narrow[1], wide[2], wide[3]
+    three rows of CHUNK values."""
+    return np.empty((3, CHUNK), dtype)
 
 
 def nadam_update(param, grad, state, *, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
@@ -206,11 +187,13 @@ class Adam(Optimizer):
                          check_finite=check_finite)
 
     def _update(self, p, grad, state, group):
-        """The chunked, allocation-free twin of :func:`adam_update` where it applies (C-ordered
-        float arrays of one dtype), adam_update itself elsewhere: the same bits either way."""
+        """The chunked, allocation-free twin of :func:`adam_update` for large C-ordered float
+        arrays; adam_update itself for the rest (small arrays, where the chunk loop's Python
+        overhead costs more than their temporaries). The same bits either way."""
         data = p.data
-        if not (data.flags.c_contiguous and grad.flags.c_contiguous and grad.dtype == data.dtype
-                and data.dtype in (np.float32, np.float64) and grad.shape == data.shape):
+        if not (data.size >= SMALL and data.flags.c_contiguous and grad.flags.c_contiguous
+                and grad.dtype == data.dtype and data.dtype in (np.float32, np.float64)
+                and grad.shape == data.shape):
             return super()._update(p, grad, state, group)
         scratch = self.__dict__.setdefault("_scratch", {})
         if data.dtype not in scratch:
