@@ -30,14 +30,18 @@ import triton.language as tl
 
 @triton.jit
 def adam_kernel(addresses, n_tensors, block_tensor, block_start, numels, scalars,
+                step_size, bias_correction2_sqrt,
                 beta2, one_minus_beta1, one_minus_beta2, eps, weight_decay, decay_factor,
                 BLOCK: tl.constexpr, AMSGRAD: tl.constexpr, MAXIMIZE: tl.constexpr,
-                DECOUPLED: tl.constexpr):
+                DECOUPLED: tl.constexpr, PER_TENSOR: tl.constexpr):
     """Adam (AdamW with DECOUPLED, AMSGrad with AMSGRAD) on one block of one tensor.
 
-    ``scalars[tensor] = (lr / (1 - beta1^t), sqrt(1 - beta2^t))``: the bias corrections,
-    written by the host (float64 arithmetic, then float32) or, with capturable=True, by
-    tensor operations on the device, so that a CUDA graph can replay the step. The other
+    ``step_size = lr / (1 - beta1^t)`` and ``bias_correction2_sqrt = sqrt(1 - beta2^t)``:
+    the bias corrections, computed on the host in float64 when every tensor has the same
+    step count t (the usual case). With PER_TENSOR they are read for each tensor from the
+    float32 table ``scalars[tensor]`` instead: where the counts differ, or with
+    capturable=True, where the device computes the table, so that a CUDA graph can replay
+    the step. The other
     scalars come computed in float64 too (``1 - beta2``, ``decay_factor = 1 - lr *
     weight_decay``), as torch computes them: ``1 - beta2`` taken in float32 would be off by
     1e-5 relative.
@@ -55,8 +59,9 @@ def adam_kernel(addresses, n_tensors, block_tensor, block_start, numels, scalars
     grad = tl.load(grad_ptr, mask=mask)
     exp_avg = tl.load(exp_avg_ptr, mask=mask)
     exp_avg_sq = tl.load(exp_avg_sq_ptr, mask=mask)
-    step_size = tl.load(scalars + 2 * tensor)                  # lr / bias_correction1
-    bias_correction2_sqrt = tl.load(scalars + 2 * tensor + 1)
+    if PER_TENSOR:                                             # else: the arguments
+        step_size = tl.load(scalars + 2 * tensor)              # lr / bias_correction1
+        bias_correction2_sqrt = tl.load(scalars + 2 * tensor + 1)
 
     if MAXIMIZE:                                               # constexpr: compiled away
         grad = -grad

@@ -114,18 +114,30 @@ def adam_scalars(steps, lr, beta1, beta2, capturable, device):
 
 
 def adam_step(table, params, grads, states, group):
-    """One fused Adam/AdamW step over a group (state steps already counted)."""
+    """One fused Adam/AdamW step over a group (state steps already counted). The bias
+    corrections go to the kernel as two numbers when every tensor has the same step count
+    and nothing must stay on the device; as a per-tensor table otherwise."""
     beta1, beta2 = group["betas"]
     roles = [params, grads, [s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states]]
     if group["amsgrad"]:
         roles.append([s["max_exp_avg_sq"] for s in states])
     table.update(roles, params[0].device)
-    scalars = adam_scalars([s["step"] for s in states], group["lr"], beta1, beta2,
-                           group["capturable"], params[0].device)
+    steps = [s["step"] for s in states]
+    counts = None if group["capturable"] else {s.item() for s in steps}
+    if counts is not None and len(counts) == 1:   # one step count: no table to copy over
+        scalars, per_tensor = table.addresses, False   # (a placeholder pointer, unused)
+        step_size, bias_correction2_sqrt = adam_scalars(steps[:1], group["lr"], beta1, beta2,
+                                                        False, "cpu")[0].tolist()
+    else:
+        scalars, per_tensor = adam_scalars(steps, group["lr"], beta1, beta2,
+                                           group["capturable"], params[0].device), True
+        step_size = bias_correction2_sqrt = 0.0
     weight_decay = group["weight_decay"]
-    table.launch(_kernels().adam_kernel, scalars, beta2, 1 - beta1, 1 - beta2, group["eps"],
-                 weight_decay, 1 - group["lr"] * weight_decay, AMSGRAD=group["amsgrad"],
-                 MAXIMIZE=group["maximize"], DECOUPLED=group["decoupled_weight_decay"])
+    table.launch(_kernels().adam_kernel, scalars, step_size, bias_correction2_sqrt,
+                 beta2, 1 - beta1, 1 - beta2, group["eps"], weight_decay,
+                 1 - group["lr"] * weight_decay, AMSGRAD=group["amsgrad"],
+                 MAXIMIZE=group["maximize"], DECOUPLED=group["decoupled_weight_decay"],
+                 PER_TENSOR=per_tensor)
 
 
 def sgd_step(table, params, grads, states, group, first_step):
