@@ -73,7 +73,9 @@ class LaunchTable:
         self.key = None
 
     def update(self, roles, device):
-        key = tuple(t.data_ptr() for role in roles for t in role)
+        addresses = [t.data_ptr() for role in roles for t in role]
+        numels = [t.numel() for t in roles[0]]
+        key = (tuple(addresses), tuple(numels))   # a new tensor at an old address: new size
         if key == self.key:
             return self
         for role in roles:
@@ -82,10 +84,9 @@ class LaunchTable:
                     raise ValueError("fused=True needs contiguous parameters, gradients and "
                                      "states; got a tensor with strides "
                                      f"{tuple(t.stride())}")
-        numels = [t.numel() for t in roles[0]]
         self.block = BLOCK_CUDA if device.type == "cuda" else BLOCK_INTERPRETED
         block_tensor, block_start = block_table(numels, self.block)
-        self.addresses = torch.tensor(key, dtype=torch.int64).to(device)
+        self.addresses = torch.tensor(addresses, dtype=torch.int64).to(device)
         self.numels = torch.tensor(numels, dtype=torch.int64).to(device)
         self.block_tensor, self.block_start = block_tensor.to(device), block_start.to(device)
         self.n_tensors, self.key = len(numels), key
