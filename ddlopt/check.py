@@ -23,6 +23,10 @@ from .params import Parameter
 __all__ = ["loss", "optimizer_step"]
 __all__ += ["clip_grad_norm"]
 
+
+# ----------------------------------------------------------------------------------------
+__all__ += ["step_bytes"]
+
 _RTOL = 1e-6  # a student's float64 formula agrees with ours far better than this
 
 
@@ -632,3 +636,37 @@ def dropout(student_dropout, p=0.5, *, seed=0):
             problem = "two calls drop the same entries: draw a new mask from rng at every call"
     return _verdict(problem, f"drops a fraction p = {p} and scales the rest by 1/(1 - p) = "
                              f"{1 / (1 - p):.4g}; the mean activation is kept")
+
+
+# ----------------------------------------------------------------------------------------
+def step_bytes(answer, optimizer, **flags):
+    """Check a count of the bytes per parameter that one float32 step of ``optimizer``
+    (``"sgd"``, ``"adam"``, ``"adamw"``, ``"rmsprop"``, ``"adagrad"``, with flags such as
+    ``momentum=0.9``, ``amsgrad=True``, ``centered=True``) must move. Prints what is right
+    or the likely slip; returns True if right."""
+    from .floor import arrays_moved
+
+    read, written = arrays_moved(optimizer, **flags)
+    expected = 4 * (read + written)
+    what = f"{optimizer} with {flags}" if flags else optimizer
+    if answer == expected:
+        problem = None
+    elif answer == 4 * read:
+        problem = "that counts the reads only: each array the step changes is written back too"
+    elif answer == 4 * (read + written + 1):
+        problem = "the gradient is read but not written: the step leaves it as it is"
+    elif answer == 4 * (read + written - 1):
+        problem = ("one array is missing: the parameter and the gradient are read, and each "
+                   "state array is read and written back")
+    elif answer == read + written:
+        problem = "that counts arrays: each float32 value is 4 bytes"
+    elif answer == 8 * (read + written):
+        problem = "that is float64: the question is about float32 (4 bytes a value)"
+    else:
+        problem = (f"not {answer}: count the arrays read (parameter, gradient, each state) and "
+                   "those written (parameter, each state), 4 bytes a value")
+    message = problem or f"{what}: {expected} bytes per parameter ({read} arrays read, " \
+                         f"{written} written)"
+    print(textwrap.fill(("✓ " if problem is None else "✗ ") + message, 78, subsequent_indent="  ",
+                        break_on_hyphens=False))
+    return problem is None

@@ -19,6 +19,9 @@ from conftest import ROOT, book_notebooks
 # What Colab has preinstalled that the chapters use. torch is pinned because a bare "torch"
 # pulls a several-GB CUDA build here; Colab's own is whatever Colab ships.
 COLAB_PACKAGES = ["numpy", "matplotlib", "scikit-learn", "tqdm", "ipykernel", "torch==2.13.0"]
+# Chapter 10 runs Triton kernels. Colab's torch is a CUDA build, which installs the triton it
+# was built with; this CPU stand-in for it does not, so it is added here by hand.
+COLAB_PACKAGES.append("triton==3.7.1")
 
 
 @pytest.fixture(scope="module")

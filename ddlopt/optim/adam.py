@@ -18,7 +18,8 @@ import numpy as np
 
 from .optimizer import Optimizer, check_hyperparameter
 
-__all__ = ["Adam", "AdamW", "adam_update", "decay_weights", "NAdam", "nadam_update", "KerasAdam",
+__all__ = ["Adam", "AdamW", "adam_update", "adam_update_in_chunks", "adam_scratch",
+           "decay_weights", "NAdam", "nadam_update", "KerasAdam",
            "keras_adam_update", "check_adam_hyperparameters"]
 
 
@@ -78,8 +79,62 @@ def adam_update(param, grad, state, *, lr, betas=(0.9, 0.999), eps=1e-8, weight_
         second = exp_avg_sq
     bias_correction1 = 1 - beta1**t
     bias_correction2 = 1 - beta2**t
-    denom = np.sqrt(second) / np.sqrt(bias_correction2) + eps
+    denom = np.sqrt(second) / bias_correction2**0.5 + eps
     param -= (lr / bias_correction1) * exp_avg / denom
+
+
+SMALL = 4096     # arrays below this size take adam_update: their temporaries are small
+CHUNK = 1 << 16  # elements per chunk: a chunk of each array (256 KiB in float32) stays in cache
+
+
+def adam_update_in_chunks(param, grad, state, scratch, *, lr, betas=(0.9, 0.999), eps=1e-8,
+                          weight_decay=0.0, amsgrad=False, maximize=False,
+                          decoupled_weight_decay=False):
+    """:func:`adam_update`, bit for bit, without allocating: the fast path the class takes.
+
+    The readable version makes a temporary array for each operation and walks the whole of
+    each array a dozen times. This one walks them in chunks of CHUNK elements, doing all the
+    operations on a chunk while it is in cache, with every temporary written into
+    ``scratch`` (three rows from :func:`adam_scratch`, allocated once): param, grad and the
+    moments travel from memory about once per step, and nothing is allocated. The
+    operations are adam_update's, in its order, hence the same bits.
+    """
+    beta1, beta2 = betas
+    if "exp_avg" not in state:  # the first step: the state, as adam_update makes it
+        state["step"] = 0
+        state["exp_avg"] = np.zeros_like(param)
+        state["exp_avg_sq"] = np.zeros_like(param)
+        if amsgrad:
+            state["max_exp_avg_sq"] = np.zeros_like(param)
+    state["step"] += 1
+    t = state["step"]
+    step_size, bias_correction2_sqrt = lr / (1 - beta1**t), (1 - beta2**t) ** 0.5
+    arrays = [param, grad, state["exp_avg"], state["exp_avg_sq"]]
+    if amsgrad:
+        arrays.append(state["max_exp_avg_sq"])
+    flat = [a.reshape(-1) for a in arrays]  # views: the arrays are C-contiguous (checked)
+    for start in range(0, param.size, CHUNK):
+        p, g, m, v, *mx = (a[start:start + CHUNK] for a in flat)
+        decayed, tmp, denom = (row[:p.size] for row in scratch)
+        if maximize:
+            g = np.negative(g, out=decayed)
+        if weight_decay != 0 and decoupled_weight_decay:
+            p *= 1 - lr * weight_decay
+        elif weight_decay != 0:
+            g = np.add(g, np.multiply(weight_decay, p, out=tmp), out=decayed)
+        m += np.multiply(1 - beta1, np.subtract(g, m, out=tmp), out=tmp)  # (1-b1)(g - m)
+        v *= beta2
+        v += np.multiply(np.multiply(1 - beta2, g, out=tmp), g, out=tmp)  # (1-b2) g g
+        second = np.maximum(mx[0], v, out=mx[0]) if amsgrad else v
+        np.divide(np.sqrt(second, out=denom), bias_correction2_sqrt, out=denom)
+        denom += eps
+        p -= np.divide(np.multiply(step_size, m, out=tmp), denom, out=tmp)
+
+
+def adam_scratch(dtype):
+    """The fixed scratch of :func:`adam_update_in_chunks`, made once per optimizer and dtype:
+    three rows of CHUNK values."""
+    return np.empty((3, CHUNK), dtype)
 
 
 def nadam_update(param, grad, state, *, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
@@ -131,6 +186,20 @@ class Adam(Optimizer):
                                       decoupled_weight_decay=decoupled_weight_decay),
                          check_finite=check_finite)
 
+    def _update(self, p, grad, state, group):
+        """The chunked, allocation-free twin of :func:`adam_update` for large C-ordered float
+        arrays; adam_update itself for the rest (small arrays, where the chunk loop's Python
+        overhead costs more than their temporaries). The same bits either way."""
+        data = p.data
+        if not (data.size >= SMALL and data.flags.c_contiguous and grad.flags.c_contiguous
+                and grad.dtype == data.dtype and data.dtype in (np.float32, np.float64)
+                and grad.shape == data.shape):
+            return super()._update(p, grad, state, group)
+        scratch = self.__dict__.setdefault("_scratch", {})
+        if data.dtype not in scratch:
+            scratch[data.dtype] = adam_scratch(data.dtype)
+        adam_update_in_chunks(data, grad, state, scratch[data.dtype],
+                              **{k: v for k, v in group.items() if k != "params"})
 
 
 class AdamW(Adam):

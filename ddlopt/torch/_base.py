@@ -1,7 +1,10 @@
 """What every ddlopt.torch optimizer shares: the NumPy twin's hyperparameter checks, lazy
-state, and the choice between the per-tensor loop and the ``torch._foreach_*`` path."""
+state, and the choice between the per-tensor loop, the ``torch._foreach_*`` path and (where a
+subclass writes ``_fused``) one Triton kernel per group (:mod:`ddlopt.torch.fused`)."""
 
 import torch
+
+from . import fused as fused_steps
 
 from ..optim.optimizer import non_finite_gradient_error
 
@@ -13,12 +16,18 @@ class TwinOptimizer(torch.optim.Optimizer):
 
     ``foreach=None`` takes the foreach path (one kernel per operation for all tensors)
     when every parameter is on a CUDA device, the per-tensor loop otherwise, as torch does.
+
+    A subclass with a fused step passes ``fused`` (None, False or True, as in torch.optim;
+    None means False here) and ``capturable`` in its defaults and writes ``_fused(params,
+    grads, states, group, table)``. Where ``fused=True`` cannot run (not CUDA float32) the
+    step warns once and takes the foreach path.
     """
 
     check = None
 
     def __init__(self, params, defaults, foreach, check_finite=False):
         self.check(defaults)
+        check_fused_options(foreach, defaults)
         if not isinstance(check_finite, bool):
             raise TypeError(f"check_finite must be True or False, got {check_finite!r}")
         self.check_finite = check_finite
@@ -28,6 +37,7 @@ class TwinOptimizer(torch.optim.Optimizer):
     def add_param_group(self, param_group):
         super().add_param_group(param_group)
         self.check(self.param_groups[-1])
+        check_fused_options(self.param_groups[-1]["foreach"], self.param_groups[-1])
 
     def _init_state(self, p, state, group):
         """Fill a parameter's empty state before its first step."""
@@ -45,7 +55,7 @@ class TwinOptimizer(torch.optim.Optimizer):
                     if p.grad is not None and not torch.isfinite(p.grad).all():
                         raise non_finite_gradient_error(self._finite_step, g, i, p.shape,
                                                         bool(torch.isnan(p.grad).any()))
-        for group in self.param_groups:
+        for index, group in enumerate(self.param_groups):
             params = [p for p in group["params"] if p.grad is not None]
             if not params:
                 continue
@@ -55,9 +65,32 @@ class TwinOptimizer(torch.optim.Optimizer):
                 if not state:
                     self._init_state(p, state, group)
                 states.append(state)
+            grads = [p.grad for p in params]
+            if group.get("fused"):
+                if fused_steps.fused_runs_here(params + grads):
+                    tables = self.__dict__.setdefault("_launch_tables", {})
+                    self._fused(params, grads, states, group, tables.setdefault(index, {}))
+                    continue
+                fused_steps.warn_fallback(self, params)
+                self._foreach(params, grads, states, group)
+                continue
             foreach = group["foreach"]
             if foreach is None:
                 foreach = all(p.is_cuda for p in params)
             update = self._foreach if foreach else self._single_tensor
-            update(params, [p.grad for p in params], states, group)
+            update(params, grads, states, group)
         return loss
+
+
+def check_fused_options(foreach, group):
+    """torch.optim's rules for ``fused`` and ``capturable``, with messages that name them."""
+    if not (group.get("fused") is None or isinstance(group["fused"], bool)):
+        raise TypeError(f"fused must be None, True or False, got {group['fused']!r}")
+    if not isinstance(group.get("capturable", False), bool):
+        raise TypeError(f"capturable must be True or False, got {group['capturable']!r}")
+    if group.get("fused") and foreach:
+        raise ValueError("fused=True and foreach=True cannot be asked for together: fused is "
+                         "one kernel for the whole step, foreach one kernel per operation")
+    if group.get("capturable") and not group.get("fused"):
+        raise ValueError("capturable=True needs fused=True in ddlopt.torch: only the fused "
+                         "step keeps its bias corrections on the device")

@@ -5,6 +5,7 @@ import functools
 import torch
 
 from ..optim.adam import check_adam_hyperparameters
+from . import fused as fused_steps
 from ._base import TwinOptimizer
 
 __all__ = ["Adam", "AdamW", "NAdam"]
@@ -52,22 +53,28 @@ def _moments(states, grads, beta1, beta2, foreach):
 
 class Adam(TwinOptimizer):
     """``Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False,
-    maximize=False, decoupled_weight_decay=False, foreach=None, check_finite=False)``:
-    torch.optim.Adam's algorithm (see ddlopt.optim.adam)."""
+    maximize=False, decoupled_weight_decay=False, foreach=None, fused=None, capturable=False,
+    check_finite=False)``: torch.optim.Adam's algorithm (see ddlopt.optim.adam).
+
+    ``fused=True``: one Triton kernel per param group and step on CUDA float32 tensors
+    (:mod:`ddlopt.torch.fused`); ``capturable=True`` (with fused) keeps the step counts and
+    bias corrections on the device, so the step can be captured in a CUDA graph."""
 
     check = staticmethod(check_adam_hyperparameters)
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, *, maximize=False, decoupled_weight_decay=False, foreach=None,
-                 check_finite=False):
+                 fused=None, capturable=False, check_finite=False):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize,
-                                      decoupled_weight_decay=decoupled_weight_decay),
+                                      decoupled_weight_decay=decoupled_weight_decay,
+                                      fused=fused, capturable=capturable),
                          foreach, check_finite)
 
     def _init_state(self, p, state, group):
-        state["step"] = torch.tensor(0.0)
+        # capturable: the count lives beside the parameter, where a CUDA graph can add to it
+        state["step"] = torch.tensor(0.0, device=p.device if group.get("capturable") else None)
         state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
         state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
         if group["amsgrad"]:
@@ -103,17 +110,24 @@ class Adam(TwinOptimizer):
     _single_tensor = functools.partialmethod(_update, foreach=False)
     _foreach = functools.partialmethod(_update, foreach=True)
 
+    def _fused(self, params, grads, states, group, tables):
+        torch._foreach_add_([s["step"] for s in states], 1)  # on the device if capturable
+        table = tables.setdefault("adam", fused_steps.LaunchTable())
+        fused_steps.adam_step(table, params, grads, states, group)
+
 
 class AdamW(Adam):
     """``AdamW(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-    amsgrad=False, maximize=False, foreach=None, check_finite=False)``: decoupled weight
-    decay, torch.optim.AdamW's algorithm."""
+    amsgrad=False, maximize=False, foreach=None, fused=None, capturable=False,
+    check_finite=False)``: decoupled weight decay, torch.optim.AdamW's algorithm."""
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, *, maximize=False, foreach=None, check_finite=False):
+                 amsgrad=False, *, maximize=False, foreach=None, fused=None, capturable=False,
+                 check_finite=False):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                          amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=True,
-                         foreach=foreach, check_finite=check_finite)
+                         foreach=foreach, fused=fused, capturable=capturable,
+                         check_finite=check_finite)
 
 
 class NAdam(TwinOptimizer):

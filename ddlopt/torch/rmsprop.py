@@ -3,6 +3,7 @@
 import torch
 
 from ..optim.rmsprop import check_rmsprop_hyperparameters
+from . import fused as fused_steps
 from ._base import TwinOptimizer
 
 __all__ = ["RMSprop"]
@@ -10,20 +11,24 @@ __all__ = ["RMSprop"]
 
 class RMSprop(TwinOptimizer):
     """``RMSprop(params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
-    centered=False, maximize=False, foreach=None)``: torch.optim.RMSprop's algorithm (see
-    ddlopt.optim.rmsprop)."""
+    centered=False, maximize=False, foreach=None, fused=None, capturable=False)``:
+    torch.optim.RMSprop's algorithm (see ddlopt.optim.rmsprop); ``fused=True``: one Triton
+    kernel per group (ddlopt.torch.fused), ``capturable=True`` keeps the step count on the
+    device."""
 
     check = staticmethod(check_rmsprop_hyperparameters)
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
-                 centered=False, *, maximize=False, foreach=None):
+                 centered=False, *, maximize=False, foreach=None, fused=None,
+                 capturable=False):
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                                       momentum=momentum, centered=centered,
-                                      maximize=maximize), foreach)
+                                      maximize=maximize, fused=fused, capturable=capturable),
+                         foreach)
 
     def _init_state(self, p, state, group):
         zeros = lambda: torch.zeros_like(p, memory_format=torch.preserve_format)  # noqa: E731
-        state["step"] = torch.tensor(0.0)
+        state["step"] = torch.tensor(0.0, device=p.device if group.get("capturable") else None)
         state["square_avg"] = zeros()
         if group["momentum"] > 0:
             state["momentum_buffer"] = zeros()
@@ -79,3 +84,8 @@ class RMSprop(TwinOptimizer):
             torch._foreach_add_(params, bufs, alpha=-group["lr"])
         else:
             torch._foreach_addcdiv_(params, grads, avg, value=-group["lr"])
+
+    def _fused(self, params, grads, states, group, tables):
+        torch._foreach_add_([s["step"] for s in states], 1)
+        fused_steps.rmsprop_step(tables.setdefault("rmsprop", fused_steps.LaunchTable()),
+                                 params, grads, states, group)

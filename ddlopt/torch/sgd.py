@@ -3,6 +3,7 @@
 import torch
 
 from ..optim.sgd import check_sgd_hyperparameters
+from . import fused as fused_steps
 from ._base import TwinOptimizer
 
 __all__ = ["SGD"]
@@ -10,15 +11,16 @@ __all__ = ["SGD"]
 
 class SGD(TwinOptimizer):
     """``SGD(params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False,
-    maximize=False, foreach=None)``: torch.optim.SGD's algorithm (see ddlopt.optim.sgd)."""
+    maximize=False, foreach=None, fused=None)``: torch.optim.SGD's algorithm (see
+    ddlopt.optim.sgd); ``fused=True``: one Triton kernel per group (ddlopt.torch.fused)."""
 
     check = staticmethod(check_sgd_hyperparameters)
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
-                 nesterov=False, *, maximize=False, foreach=None):
+                 nesterov=False, *, maximize=False, foreach=None, fused=None):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov,
-                                      maximize=maximize), foreach)
+                                      maximize=maximize, fused=fused), foreach)
 
     def _single_tensor(self, params, grads, states, group):
         momentum, dampening = group["momentum"], group["dampening"]
@@ -56,3 +58,21 @@ class SGD(TwinOptimizer):
                 torch._foreach_add_(bufs, grads, alpha=1 - dampening)
             grads = torch._foreach_add(grads, bufs, alpha=momentum) if group["nesterov"] else bufs
         torch._foreach_add_(params, grads, alpha=-group["lr"])
+
+    def _fused(self, params, grads, states, group, tables):
+        if group["momentum"] == 0:
+            fused_steps.sgd_step(tables.setdefault("plain", fused_steps.LaunchTable()),
+                                 params, grads, states, group, first_step=False)
+            return
+        # Tensors on their first step get a buffer that the kernel fills with the gradient
+        # (b_1 = g_1); the rest update theirs. Usually one of the two lists is empty.
+        new = [i for i, s in enumerate(states) if "momentum_buffer" not in s]
+        for i in new:
+            states[i]["momentum_buffer"] = torch.empty_like(params[i])
+        old = [i for i in range(len(states)) if i not in set(new)]
+        for indices, first_step in ((new, True), (old, False)):
+            if indices:
+                table = tables.setdefault(first_step, fused_steps.LaunchTable())
+                fused_steps.sgd_step(table, [params[i] for i in indices],
+                                     [grads[i] for i in indices],
+                                     [states[i] for i in indices], group, first_step)
