@@ -140,7 +140,8 @@ def test_callbacks_see_every_epoch_and_can_stop_training():
     history = fit(model, train, torch.optim.SGD(model.parameters(), lr=0.1), torch.nn.CrossEntropyLoss(),
                   epochs=10, val_loader=val, callbacks=[cb], metrics=["accuracy"], verbose=0)
     keys = ["accuracy", "loss", "lr", "val_accuracy", "val_loss"]
-    assert cb.model is model and history.epoch == [0, 1]
+    assert cb.model.module is model and cb.model.training is model.training  # the module, seen through
+    assert history.epoch == [0, 1] and not hasattr(model, "stop_training")  # fit leaves the module alone
     assert cb.calls == ["begin", (0, keys), (1, keys), "end"]
 
 
@@ -241,3 +242,34 @@ def test_batch_loader_reshuffles_each_epoch_like_the_numpy_fit():
         BatchLoader(X, y[:9])
     with pytest.raises(ValueError, match="batch_size must be a positive integer, got 0"):
         BatchLoader(X, y, 0)
+
+
+def test_ddlopt_callbacks_work_in_the_torch_fit_as_in_the_numpy_fit():
+    """Keras's ReduceLROnPlateau cuts the torch optimizer's rate, and EarlyStopping restores the
+    best epoch's weights, bit for bit, through fit's KerasModel view of the module."""
+    from ddlopt.callbacks import EarlyStopping, ReduceLROnPlateau
+
+    torch.manual_seed(0)  # the module's initial weights
+    model, train, val = small_problem()
+    optimizer = torch.optim.SGD(model.parameters(), lr=5.0)  # too large: val_loss bounces
+
+    class Snapshots(Callback):
+        def __init__(self):
+            self.weights = []
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.weights.append([t.detach().clone() for t in model.state_dict().values()])
+
+    snapshots = Snapshots()
+    stop = EarlyStopping(min_delta=1e-3, patience=3, restore_best_weights=True)
+    cut = ReduceLROnPlateau(factor=0.5, patience=1, min_delta=0.0)
+    history = fit(model, train, optimizer, torch.nn.CrossEntropyLoss(), epochs=30,
+                  val_loader=val, callbacks=[snapshots, cut, stop], verbose=0)
+    val_loss, lrs = history.history["val_loss"], history.history["lr"]
+    assert len(history.epoch) < 30 and stop.stopped_epoch == history.epoch[-1]
+    assert min(lrs) < 5.0 and optimizer.param_groups[0]["lr"] < 5.0  # the plateau rule acted
+    best = int(np.argmin(val_loss))
+    assert stop.best_epoch == best
+    for restored, saved in zip(model.state_dict().values(), snapshots.weights[best]):
+        assert torch.equal(restored, saved)
+    assert not all(torch.equal(a, b) for a, b in zip(snapshots.weights[best], snapshots.weights[-1]))

@@ -16,7 +16,7 @@ import torch
 from .. import _random
 from ..nn import History
 
-__all__ = ["fit", "BatchLoader"]
+__all__ = ["fit", "BatchLoader", "KerasModel"]
 
 _ACCURACY = {"accuracy", "acc"}
 
@@ -46,6 +46,33 @@ class BatchLoader:
 
     def __len__(self):
         return -(-len(self.X) // self.batch_size)
+
+
+class KerasModel:
+    """What a Keras callback sees as ``self.model`` while ``fit`` trains a torch module: the
+    module itself (any attribute it lacks is looked up on the module), with Keras's
+    ``optimizer``, ``stop_training``, ``get_weights()`` and ``set_weights()``. So the callbacks
+    of ``ddlopt.callbacks`` (ReduceLROnPlateau, EarlyStopping with restore_best_weights...)
+    work unchanged for the NumPy and the torch fit, without ``fit`` writing on the module."""
+
+    def __init__(self, module, optimizer):
+        self.module, self.optimizer, self.stop_training = module, optimizer, False
+
+    def __getattr__(self, name):  # called only for names this object does not have
+        return getattr(self.module, name)
+
+    def get_weights(self):
+        """A copy of every parameter and buffer (the state dict's tensors, in its order)."""
+        return [t.detach().clone() for t in self.module.state_dict().values()]
+
+    def set_weights(self, weights):
+        """Copy ``weights`` (as ``get_weights`` returns them) back into the module, in place."""
+        tensors = list(self.module.state_dict().values())
+        if len(weights) != len(tensors):
+            raise ValueError(f"set_weights got {len(weights)} arrays; the model has {len(tensors)}")
+        with torch.no_grad():
+            for tensor, value in zip(tensors, weights):
+                tensor.copy_(torch.as_tensor(value))
 
 
 def _binary_threshold(loss_fn):
@@ -150,8 +177,10 @@ def fit(model, train_loader, optimizer, loss_fn, epochs, val_loader=None, schedu
       ``BCEWithLogitsLoss`` logits, 0.5 for ``BCELoss`` probabilities).
     - ``scheduler`` is stepped once an epoch, after validation; a ``ReduceLROnPlateau`` gets
       ``val_loss``.
-    - ``callbacks`` follow :class:`ddlopt.nn.Callback`: they get ``set_model(model)`` and the
-      logs of each epoch; one sets ``model.stop_training = True`` to end after this epoch.
+    - ``callbacks`` follow :class:`ddlopt.nn.Callback`: they get ``set_model`` with a
+      :class:`KerasModel` (the module, plus Keras's ``optimizer``, ``get_weights``,
+      ``set_weights``) and the logs of each epoch; one sets ``self.model.stop_training =
+      True`` to end after this epoch. ``ddlopt.callbacks`` work here as in the NumPy fit.
     - ``device``: where to train (``"cuda"``, ``"cpu"``); the model is moved there and each
       batch as it comes. ``None`` trains where the model's parameters are.
     - ``verbose=1`` shows a progress bar (tqdm, on stderr); ``verbose=0`` is silent.
@@ -164,9 +193,9 @@ def fit(model, train_loader, optimizer, loss_fn, epochs, val_loader=None, schedu
     model.to(device)
     metric_functions = _metric_functions(metrics, loss_fn)
     history = History()
-    model.stop_training = False
+    keras_model = KerasModel(model, optimizer)
     for cb in callbacks:
-        cb.set_model(model)
+        cb.set_model(keras_model)
         cb.on_train_begin()
     epoch_range = range(epochs)
     if verbose:
@@ -193,7 +222,7 @@ def fit(model, train_loader, optimizer, loss_fn, epochs, val_loader=None, schedu
             scheduler.step()
         if verbose:
             epoch_range.set_postfix({k: f"{v:.4f}" for k, v in logs.items() if k != "lr"})
-        if model.stop_training:
+        if keras_model.stop_training:
             break
     for cb in callbacks:
         cb.on_train_end()
