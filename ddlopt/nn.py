@@ -196,6 +196,19 @@ class Callback:
         pass
 
 
+def begin_training(model, callbacks, epochs, verbose):
+    """What every ``fit`` (this one and ``ddlopt.torch.fit``) does first: hand each callback
+    the model, tell it training begins, and return the epochs to loop over, as a progress bar
+    (tqdm, on stderr) when ``verbose``."""
+    for cb in callbacks:
+        cb.set_model(model)
+        cb.on_train_begin()
+    if not verbose:
+        return range(epochs)
+    from tqdm.auto import tqdm
+    return tqdm(range(epochs), desc="fit", unit="epoch")
+
+
 _FOLDED = {"sigmoid": losses.BinaryCrossentropy, "softmax": losses.CategoricalCrossentropy}
 _METRICS = {"accuracy": "accuracy", "acc": "accuracy", "mse": "mse",
             "mean_squared_error": "mse", "mae": "mae", "mean_absolute_error": "mae"}
@@ -369,14 +382,8 @@ class Sequential:
         callbacks = list(callbacks or [])
         self.train()
         history = History()
-        for cb in callbacks:
-            cb.set_model(self)
-            cb.on_train_begin()
         self.stop_training = False
-        epoch_range = range(epochs)
-        if verbose:
-            from tqdm.auto import tqdm
-            epoch_range = tqdm(epoch_range, desc="fit", unit="epoch")
+        epoch_range = begin_training(self, callbacks, epochs, verbose)
         for epoch in epoch_range:
             for cb in callbacks:
                 cb.on_epoch_begin(epoch)

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from .. import _random
-from ..nn import History
+from ..nn import History, begin_training
 
 __all__ = ["fit", "BatchLoader", "KerasModel"]
 
@@ -194,13 +194,7 @@ def fit(model, train_loader, optimizer, loss_fn, epochs, val_loader=None, schedu
     metric_functions = _metric_functions(metrics, loss_fn)
     history = History()
     keras_model = KerasModel(model, optimizer)
-    for cb in callbacks:
-        cb.set_model(keras_model)
-        cb.on_train_begin()
-    epoch_range = range(epochs)
-    if verbose:
-        from tqdm.auto import tqdm
-        epoch_range = tqdm(epoch_range, desc="fit", unit="epoch")
+    epoch_range = begin_training(keras_model, callbacks, epochs, verbose)
     for epoch in epoch_range:
         for cb in callbacks:
             cb.on_epoch_begin(epoch)
