@@ -29,7 +29,8 @@ The suggested learning rate follows one of two rules (``rule``):
   which smoothing makes stable.
 - ``"steepest"``: the rate where the smoothed loss falls fastest against
   :math:`\log\eta` (the most negative slope before the minimum). It depends on a
-  derivative of a noisy curve, so it moves more from run to run.
+  derivative of a noisy curve, so it moves more from run to run, most of all at the start
+  of the test (``suggest("steepest", skip_start=10)`` leaves the first batches out).
 
 The NumPy version trains a compiled ``ddlopt.nn.Sequential``; ``optimizer=`` and
 ``loss_fn=`` with a torch model run ``ddlopt.torch.lr_finder`` instead (torch is imported
@@ -60,17 +61,24 @@ class LRFinderResult:
         self.min_loss_lr = float(self.lrs[np.argmin(self.losses)])
         self.suggestion = self.suggest(rule)
 
-    def suggest(self, rule="min/10"):
-        """The learning rate that ``rule`` ("min/10" or "steepest") picks from this curve."""
+    def suggest(self, rule="min/10", skip_start=0):
+        """The learning rate that ``rule`` ("min/10" or "steepest") picks from this curve.
+
+        ``skip_start``: for "steepest", the first batches whose slope is not considered
+        (there the bias-corrected average rests on a handful of batches, and one noisy
+        batch can make the steepest slope; fast.ai's plot skipped 10)."""
         if rule not in RULES:
             raise ValueError(f"rule must be one of {', '.join(map(repr, RULES))}, got {rule!r}")
+        if isinstance(skip_start, bool) or not isinstance(skip_start, numbers.Integral) \
+                or skip_start < 0:
+            raise ValueError(f"skip_start must be a non-negative integer, got {skip_start!r}")
         if rule == "min/10":
             return self.min_loss_lr / 10
         lowest = int(np.argmin(self.losses))
-        if lowest < 2:  # no descent to measure: fall back on the safe rule
+        if lowest - skip_start < 2:  # no descent to measure: fall back on the safe rule
             return self.min_loss_lr / 10
         slope = np.gradient(self.losses[:lowest + 1], np.log(self.lrs[:lowest + 1]))
-        return float(self.lrs[np.argmin(slope)])
+        return float(self.lrs[skip_start + np.argmin(slope[skip_start:])])
 
     def plot(self, ax=None):
         """Loss against learning rate on a log axis, the suggestion marked (ddlopt.plot)."""

@@ -202,6 +202,23 @@ def test_torch_model_and_optimizer_come_back_bit_equal(digits):
             assert torch.equal(after["state"][i][key], value), (i, key)
 
 
+def test_skip_start_leaves_a_noisy_start_out_of_the_steepest_rule():
+    def loss(lr):  # the known curve above, plus a drop of 1 within the first batches
+        x = math.log10(lr)
+        return (2 - math.tanh(2 * (x + 4)) + 0.01 * (x + 1.5) ** 2 + (max(0.0, x + 1) ** 2)
+                + (1.0 if lr < 1.5e-6 else 0.0))
+
+    result = fake_curve(loss, diverge_th=1e9)
+    assert result.suggest("steepest") < 2e-6  # the drop at the start is the steepest slope
+    assert result.suggest("steepest", skip_start=5) == pytest.approx(1e-4, rel=1e-12)
+    assert result.suggest("min/10", skip_start=5) == result.suggestion  # min/10: no effect
+    lowest = int(np.argmin(result.losses))
+    assert result.suggest("steepest", skip_start=lowest) == result.min_loss_lr / 10  # nothing left
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="skip_start must be a non-negative integer"):
+            result.suggest("steepest", skip_start=bad)
+
+
 def itertools_take(iterable, n):
     return [batch for _, batch in zip(range(n), iterable)]
 
