@@ -139,10 +139,12 @@ def _check_gain(gain):
 
 
 def _fan_for_mode(fan_in, fan_out, mode):
+    # a fan is 0 only for a weight with no entries: nothing is drawn (torch's kaiming_*_ returns
+    # such a tensor untouched), so any scale will do; 1 keeps kaiming_std from dividing by 0
     if mode == "fan_in":
-        return fan_in
+        return max(fan_in, 1)
     if mode == "fan_out":
-        return fan_out
+        return max(fan_out, 1)
     raise ValueError(f"unknown mode {mode!r}; known: 'fan_in', 'fan_out'")
 
 

@@ -134,7 +134,10 @@ class Dropout:
     def __init__(self, p=0.5, rng=None):
         if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p <= 1:
             raise ValueError(f"dropout probability p must be between 0 and 1, got {p!r}")
-        self.p, self.rng, self.training = float(p), rng, True
+        # a seed becomes one generator now, or every forward pass would redraw the same mask;
+        # None stays None: ddlopt's generator at each call, whatever set_seed did since
+        self.rng = None if rng is None else _random.generator(rng)
+        self.p, self.training = float(p), True
 
     def forward(self, x):
         if not self.training or self.p == 0:

@@ -227,3 +227,15 @@ def test_dense_default_rng_is_ddlopts():
     a = Dense(6, 5, init="he_uniform").W.data
     ddlopt.set_seed(4)
     assert np.array_equal(a, Dense(6, 5, init="he_uniform").W.data)
+
+
+@pytest.mark.parametrize("name", ["kaiming_uniform", "kaiming_normal", "lecun_normal"])
+@pytest.mark.parametrize("shape", [(5, 0), (0, 3), (4, 0, 3)])
+def test_kaiming_on_a_weight_with_no_entries_is_a_no_op_as_in_torch(name, shape):
+    """torch.nn.init.kaiming_*_ returns a zero-element tensor untouched; a zero fan must not
+    raise ZeroDivisionError here either."""
+    assert getattr(init, name)(shape, rng=np.random.default_rng(0)).shape == shape
+    t = torch.empty(shape)
+    assert getattr(tinit, name)(t) is t and t.shape == shape
+    with pytest.warns(UserWarning, match="zero-element"):
+        torch.nn.init.kaiming_normal_(torch.empty(shape))  # the behaviour we match

@@ -106,6 +106,16 @@ def test_dropout_mask_comes_from_the_layers_rng():
     assert np.array_equal(c, Dropout(0.5).forward(x)) and not np.array_equal(a, c)
 
 
+def test_dropout_seeded_with_an_int_draws_a_fresh_mask_every_pass():
+    """rng=0 is a seed for one stream of masks (as for numpy.random.default_rng(0)), not one
+    mask reused at every step."""
+    x = np.ones((20, 30))
+    seeded, stream = Dropout(0.5, rng=0), Dropout(0.5, rng=np.random.default_rng(0))
+    first, second = seeded.forward(x), seeded.forward(x)
+    assert not np.array_equal(first, second)
+    assert np.array_equal(first, stream.forward(x)) and np.array_equal(second, stream.forward(x))
+
+
 def test_network_with_dropout_and_l2_backprop_matches_autograd_with_the_same_mask():
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(16, 5)), rng.normal(size=(16, 3))
