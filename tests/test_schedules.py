@@ -341,9 +341,12 @@ NUMPY_OPTIMIZERS = [getattr(ddlopt.optim, name) for name in ddlopt.optim.__all__
 def test_every_numpy_optimizer_ignores_the_keys_a_scheduler_adds(cls):
     """torch's optimizers ignore param-group keys they do not know (initial_lr, max_lr...);
     so must ddlopt's, and a scheduled run must equal the same run with the lrs set by hand.
-    Matrices, so that Muon (matrices only) is among them."""
+    Matrices, so that Muon (matrices only) is among them, and of 64 x 64 = 4096 values, so
+    that Adam's chunked path (arrays from adam.SMALL values) is among them too."""
+    assert 64 * 64 >= ddlopt.optim.adam.SMALL
+
     def build():
-        params = [ddlopt.Parameter(np.ones((2, 3))) for _ in LRS]
+        params = [ddlopt.Parameter(np.ones((64, 64))) for _ in LRS]
         optimizer = cls([{"params": [p], "lr": lr} for p, lr in zip(params, LRS)])
         if hasattr(optimizer, "train"):  # Schedule-Free steps only in train mode
             optimizer.train()

@@ -199,7 +199,7 @@ class Adam(Optimizer):
         if data.dtype not in scratch:
             scratch[data.dtype] = adam_scratch(data.dtype)
         adam_update_in_chunks(data, grad, state, scratch[data.dtype],
-                              **{k: v for k, v in group.items() if k != "params"})
+                              **self._hyperparameters(group))
 
 
 class AdamW(Adam):
