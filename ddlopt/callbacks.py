@@ -35,7 +35,14 @@ def _set_lrs(model, new_lr, verbose, epoch, who):
               f"{model.optimizer.param_groups[0]['lr']:.6g}.")
 
 
+def _check_count(value, name):
+    """Patience, cooldown and such: a non-negative integer (bools are not counts)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+
+
 def _monitored(logs, monitor, who):
+    """The value ``who`` monitors, from the epoch's logs; a clear error if fit did not log it."""
     if monitor not in (logs or {}):
         raise ValueError(f"{who} monitors {monitor!r}, which fit did not record; recorded: "
                          f"{', '.join(logs or {})} (val_* needs validation_data)")
@@ -64,9 +71,8 @@ class ReduceLROnPlateau(Callback):
             raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
         if not isinstance(monitor, str):
             raise TypeError(f"monitor must be the name of a logged value, got {monitor!r}")
-        for name, value in (("patience", patience), ("cooldown", cooldown)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        _check_count(patience, "patience")
+        _check_count(cooldown, "cooldown")
         check_hyperparameter(min_delta, "min_delta")
         check_hyperparameter(min_lr, "min_lr")
         self.monitor, self.factor, self.patience, self.verbose = monitor, factor, patience, verbose
@@ -143,7 +149,6 @@ class EpochScheduler(Callback):
             self.scheduler.step()
 
 
-
 # ----------------------------------------------------------------------------------------
 # Stopping early (chapter 8)
 # ----------------------------------------------------------------------------------------
@@ -168,9 +173,8 @@ class EarlyStopping(Callback):
                  baseline=None, restore_best_weights=False, start_from_epoch=0):
         if not isinstance(monitor, str):
             raise TypeError(f"monitor must be the name of a logged value (str), got {monitor!r}")
-        for name, value in (("patience", patience), ("start_from_epoch", start_from_epoch)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        _check_count(patience, "patience")
+        _check_count(start_from_epoch, "start_from_epoch")
         if isinstance(min_delta, bool) or not isinstance(min_delta, numbers.Real) \
                 or not np.isfinite(min_delta):
             raise ValueError(f"min_delta must be a finite number, got {min_delta!r}")
@@ -199,11 +203,7 @@ class EarlyStopping(Callback):
         self.best = self.best_weights = None
 
     def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        if self.monitor not in logs:
-            raise ValueError(f"EarlyStopping monitors {self.monitor!r}, which fit does not log; "
-                             f"logged: {', '.join(logs)} (val_* needs validation_data)")
-        current = logs[self.monitor]
+        current = _monitored(logs, self.monitor, "EarlyStopping")
         if epoch < self.start_from_epoch:
             return
         if self.restore_best_weights and self.best_weights is None:

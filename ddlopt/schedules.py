@@ -98,7 +98,7 @@ class LRScheduler:
             values = self.closed_form() if hasattr(self, "closed_form") else self.get_lr()
         for group, lr in zip(self.optimizer.param_groups, values, strict=True):
             group["lr"] = lr
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        self._last_lr = self._lrs()
 
     def get_lr(self):
         raise NotImplementedError

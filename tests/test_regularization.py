@@ -287,7 +287,7 @@ def test_early_stopping_bad_arguments(make, error, message):
 def test_early_stopping_on_a_value_fit_does_not_log():
     rng = np.random.default_rng(0)
     model = Sequential([Dense(2, 1, rng=rng)]).compile("sgd", "mse")
-    with pytest.raises(ValueError, match="monitors 'val_loss', which fit does not log"):
+    with pytest.raises(ValueError, match="EarlyStopping monitors 'val_loss', which fit did not record"):
         model.fit(rng.normal(size=(8, 2)), rng.normal(size=8), callbacks=[EarlyStopping()], verbose=0)
 
 

@@ -10,8 +10,9 @@ exp_avg, ...), and cuts every tensor into blocks of ``BLOCK`` elements: block ``
 launch works on tensor ``block_tensor[b]`` from element ``block_start[b]`` on. A program
 (one block) reads its tensor's addresses from the table, turns them into typed pointers and
 streams its ``BLOCK`` elements through the update: each byte of state is read once and
-written once, the least the step can move (the *floor*). This is CUDA's
-``multi_tensor_apply`` (which torch's foreach and fused kernels use) written in Triton.
+written once, the least the step can move (the *floor*). This is PyTorch's
+``multi_tensor_apply`` (from NVIDIA's Apex; torch's foreach and fused kernels use it) written
+in Triton.
 """
 
 import triton
@@ -41,10 +42,9 @@ def adam_kernel(addresses, n_tensors, block_tensor, block_start, numels, scalars
     step count t (the usual case). With PER_TENSOR they are read for each tensor from the
     float32 table ``scalars[tensor]`` instead: where the counts differ, or with
     capturable=True, where the device computes the table, so that a CUDA graph can replay
-    the step. The other
-    scalars come computed in float64 too (``1 - beta2``, ``decay_factor = 1 - lr *
-    weight_decay``), as torch computes them: ``1 - beta2`` taken in float32 would be off by
-    1e-5 relative.
+    the step. The other scalars come computed in float64 too (``1 - beta2``, ``decay_factor
+    = 1 - lr * weight_decay``), as torch computes them: ``1 - beta2`` taken in float32 would
+    be off by 1e-5 relative.
     """
     program = tl.program_id(0)
     tensor = tl.load(block_tensor + program)
