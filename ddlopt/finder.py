@@ -111,16 +111,18 @@ def _check_arguments(start_lr, end_lr, num_iter, smooth, diverge_th, rule):
         raise ValueError(f"rule must be one of {', '.join(map(repr, RULES))}, got {rule!r}")
 
 
-def range_test(train_step, set_lr, start_lr=1e-7, end_lr=10.0, num_iter=100, smooth=0.98,
+def range_test(train_step, optimizer, start_lr=1e-7, end_lr=10.0, num_iter=100, smooth=0.98,
                diverge_th=5.0, rule="min/10"):
-    """The range test itself, for any framework: ``set_lr(lr)`` sets the learning rate,
-    ``train_step()`` trains one batch and returns its loss (inf if it blew up). Saving and
-    restoring the model is the caller's job."""
+    """The range test itself, for any framework: before each batch it sets every param group
+    of ``optimizer`` (ddlopt's or torch's) to the test's rate; ``train_step()`` trains one
+    batch and returns its loss (inf if it blew up). Saving and restoring the model is the
+    caller's job."""
     _check_arguments(start_lr, end_lr, num_iter, smooth, diverge_th, rule)
     lrs, losses, raw_losses = [], [], []
     average, best, diverged = 0.0, math.inf, False
     for i, lr in enumerate(exponential_lrs(start_lr, end_lr, num_iter)):
-        set_lr(float(lr))
+        for group in optimizer.param_groups:
+            group["lr"] = float(lr)
         loss = float(train_step())
         if not math.isfinite(loss):
             diverged = True
@@ -176,13 +178,9 @@ def lr_finder(model, data, *, optimizer=None, loss_fn=None, start_lr=1e-7, end_l
     _check_arguments(start_lr, end_lr, num_iter, smooth, diverge_th, rule)
     optimizer = model.optimizer
     params = model.parameters()
-    saved = ([p.data.copy() for p in params], [copy.deepcopy(p.grad) for p in params],
+    saved = (model.get_weights(), [copy.deepcopy(p.grad) for p in params],
              optimizer.state_dict(), optimizer._step_count)
     batches = _numpy_batches(X, y, batch_size, _random.generator(rng))
-
-    def set_lr(lr):
-        for group in optimizer.param_groups:
-            group["lr"] = lr
 
     def train_step():
         try:
@@ -191,11 +189,12 @@ def lr_finder(model, data, *, optimizer=None, loss_fn=None, start_lr=1e-7, end_l
             return math.inf
 
     try:
-        return range_test(train_step, set_lr, start_lr, end_lr, num_iter, smooth, diverge_th, rule)
+        return range_test(train_step, optimizer, start_lr, end_lr, num_iter, smooth, diverge_th,
+                          rule)
     finally:
-        data_before, grads_before, optimizer_state, step_count = saved
-        for p, value, grad in zip(params, data_before, grads_before):
-            p.data[...] = value  # in place: the optimizer holds these very arrays
+        weights, grads_before, optimizer_state, step_count = saved
+        model.set_weights(weights)  # in place: the optimizer holds these very arrays
+        for p, grad in zip(params, grads_before):
             p.grad = grad
         optimizer.load_state_dict(optimizer_state)
         optimizer._step_count = step_count

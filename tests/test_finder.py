@@ -3,6 +3,7 @@ numbers, its suggestion rules, and that it leaves model and optimizer exactly as
 
 import copy
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -60,8 +61,8 @@ def test_the_test_grows_the_rate_exponentially_and_smooths_with_bias_correction(
 
 def fake_curve(loss_of_lr, **kwargs):
     """range_test on a loss that is a known function of the learning rate (no smoothing)."""
-    state = {}
-    return finder.range_test(lambda: loss_of_lr(state["lr"]), lambda lr: state.update(lr=lr),
+    optimizer = SimpleNamespace(param_groups=[{"lr": None}])  # what range_test needs of one
+    return finder.range_test(lambda: loss_of_lr(optimizer.param_groups[0]["lr"]), optimizer,
                              start_lr=1e-6, end_lr=1e2, num_iter=81, smooth=0.0, **kwargs)
 
 

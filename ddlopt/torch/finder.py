@@ -50,10 +50,6 @@ def lr_finder(model, optimizer, loss_fn, batches, *, start_lr=1e-7, end_lr=10.0,
     was_training = model.training
     stream = _cycle(batches)
 
-    def set_lr(lr):
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-
     def train_step():
         inputs, targets = next(stream)
         optimizer.zero_grad()
@@ -66,7 +62,7 @@ def lr_finder(model, optimizer, loss_fn, batches, *, start_lr=1e-7, end_lr=10.0,
 
     model.train()
     try:
-        return range_test(train_step, set_lr, start_lr, end_lr, num_iter, smooth, diverge_th, rule)
+        return range_test(train_step, optimizer, start_lr, end_lr, num_iter, smooth, diverge_th, rule)
     finally:
         model.load_state_dict(saved_model)
         optimizer.load_state_dict(saved_optimizer)
