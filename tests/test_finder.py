@@ -250,7 +250,7 @@ def test_bad_models_and_data_raise(digits):
         ddlopt.lr_finder(net, [], optimizer=SGD(numpy_mlp().parameters()), loss_fn=abs)
     with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
         ddlopt.torch.lr_finder(numpy_mlp(), torch.optim.SGD(net.parameters()), abs, [])
-    with pytest.raises(TypeError, match="loss_fn must be a function"):
+    with pytest.raises(TypeError, match="loss_fn must be callable: a function"):
         ddlopt.torch.lr_finder(net, torch.optim.SGD(net.parameters()), None, [])
     with pytest.raises(ValueError, match="batches yielded nothing"):
         ddlopt.torch.lr_finder(net, torch.optim.SGD(net.parameters()), abs, [])

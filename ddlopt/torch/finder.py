@@ -10,6 +10,7 @@ import math
 import torch
 
 from ..finder import range_test
+from .fit import check_training_arguments
 
 __all__ = ["lr_finder"]
 
@@ -37,12 +38,7 @@ def lr_finder(model, optimizer, loss_fn, batches, *, start_lr=1e-7, end_lr=10.0,
     train/eval mode and the optimizer's state and hyperparameters are restored exactly.
     Returns a ``ddlopt.finder.LRFinderResult``.
     """
-    if not isinstance(model, torch.nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
-    if not callable(loss_fn):
-        raise TypeError(f"loss_fn must be a function (outputs, targets) -> loss, got {loss_fn!r}")
+    check_training_arguments(model, optimizer, loss_fn)
     params = [p for group in optimizer.param_groups for p in group["params"]]
     saved_model = copy.deepcopy(model.state_dict())
     saved_optimizer = copy.deepcopy(optimizer.state_dict())

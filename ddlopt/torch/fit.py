@@ -114,13 +114,20 @@ def _wants_metric(scheduler):
     return "metrics" in inspect.signature(scheduler.step).parameters
 
 
-def _check_arguments(model, optimizer, loss_fn, epochs, scheduler, val_loader, callbacks):
+def check_training_arguments(model, optimizer, loss_fn):
+    """What every torch training loop here needs (fit, lr_finder): a module, an optimizer and
+    a loss function; TypeError naming the one that is not."""
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
     if not callable(loss_fn):
-        raise TypeError(f"loss_fn must be callable (e.g. torch.nn.CrossEntropyLoss()), got {loss_fn!r}")
+        raise TypeError("loss_fn must be callable: a function (outputs, targets) -> loss, such as "
+                        f"torch.nn.CrossEntropyLoss(); got {loss_fn!r}")
+
+
+def _check_arguments(model, optimizer, loss_fn, epochs, scheduler, val_loader, callbacks):
+    check_training_arguments(model, optimizer, loss_fn)
     if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
     if scheduler is not None:
