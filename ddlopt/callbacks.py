@@ -11,6 +11,7 @@ import numbers
 import numpy as np
 
 from . import schedules
+from ._checks import check_count
 from .nn import Callback, History
 from .optim.optimizer import check_hyperparameter
 
@@ -33,12 +34,6 @@ def _set_lrs(model, new_lr, verbose, epoch, who):
     if verbose:
         print(f"\nEpoch {epoch + 1}: {who} setting learning rate to "
               f"{model.optimizer.param_groups[0]['lr']:.6g}.")
-
-
-def _check_count(value, name):
-    """Patience, cooldown and such: a non-negative integer (bools are not counts)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
 
 
 def _monitored(logs, monitor, who):
@@ -71,8 +66,8 @@ class ReduceLROnPlateau(Callback):
             raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
         if not isinstance(monitor, str):
             raise TypeError(f"monitor must be the name of a logged value, got {monitor!r}")
-        _check_count(patience, "patience")
-        _check_count(cooldown, "cooldown")
+        check_count(patience, "patience", low=0)
+        check_count(cooldown, "cooldown", low=0)
         check_hyperparameter(min_delta, "min_delta")
         check_hyperparameter(min_lr, "min_lr")
         self.monitor, self.factor, self.patience, self.verbose = monitor, factor, patience, verbose
@@ -173,8 +168,8 @@ class EarlyStopping(Callback):
                  baseline=None, restore_best_weights=False, start_from_epoch=0):
         if not isinstance(monitor, str):
             raise TypeError(f"monitor must be the name of a logged value (str), got {monitor!r}")
-        _check_count(patience, "patience")
-        _check_count(start_from_epoch, "start_from_epoch")
+        check_count(patience, "patience", low=0)
+        check_count(start_from_epoch, "start_from_epoch", low=0)
         if isinstance(min_delta, bool) or not isinstance(min_delta, numbers.Real) \
                 or not np.isfinite(min_delta):
             raise ValueError(f"min_delta must be a finite number, got {min_delta!r}")

@@ -6,6 +6,8 @@ scikit-learn is imported inside the functions that use it, so ``import ddlopt`` 
 
 import numpy as np
 
+from ._checks import check_count
+
 __all__ = ["load", "split", "standardize", "batches", "linear_regression", "two_moons",
            "spirals", "DATASETS"]
 
@@ -74,8 +76,7 @@ def standardize(X_train, *others):
 def batches(X, y, batch_size=32, shuffle=True, rng=None):
     """Yield ``(X_batch, y_batch)`` covering the data once (one epoch); the last batch may
     be smaller. ``rng`` (a Generator or a seed) orders the samples when ``shuffle``."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    check_count(batch_size, "batch_size")
     if len(X) != len(y):
         raise ValueError(f"X has {len(X)} rows but y has {len(y)}; they must match")
     order = np.random.default_rng(rng).permutation(len(X)) if shuffle else np.arange(len(X))

@@ -32,7 +32,8 @@ import numbers
 
 import numpy as np
 
-from . import _random, init as initializers, losses, optim, regularization
+from . import _random, data, init as initializers, losses, optim, regularization
+from ._checks import check_count
 from .params import Parameter
 
 __all__ = ["Dense", "Dropout", "Sequential", "History", "Callback", "ACTIVATIONS"]
@@ -74,9 +75,8 @@ class Dense:
 
     def __init__(self, in_features, out_features, activation=None, rng=None,
                  init="glorot_uniform", kernel_regularizer=None):
-        for name, value in (("in_features", in_features), ("out_features", out_features)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_count(in_features, "in_features")
+        check_count(out_features, "out_features")
         activation = "linear" if activation is None else activation
         if activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {activation!r}; known: {', '.join(ACTIVATIONS)}")
@@ -378,9 +378,8 @@ class Sequential:
         y = np.asarray(y)
         if len(X) != len(y):
             raise ValueError(f"X has {len(X)} rows but y has {len(y)}; they must match")
-        for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_count(epochs, "epochs")
+        check_count(batch_size, "batch_size")
         rng = _random.generator(rng)
         callbacks = list(callbacks or [])
         self.train()
@@ -391,15 +390,13 @@ class Sequential:
             for cb in callbacks:
                 cb.on_epoch_begin(epoch)
             sums, seen = dict.fromkeys(["loss"] + self.metrics, 0.0), 0
-            order = rng.permutation(len(X)) if shuffle else np.arange(len(X))
-            for start in range(0, len(X), batch_size):
-                index = order[start:start + batch_size]
-                value, out = self.train_on_batch(X[index], y[index])
-                sums["loss"] += value * len(index)
-                targets = self._targets(y[index], out)
+            for X_batch, y_batch in data.batches(X, y, batch_size, shuffle, rng):
+                value, out = self.train_on_batch(X_batch, y_batch)
+                sums["loss"] += value * len(X_batch)
+                targets = self._targets(y_batch, out)
                 for m in self.metrics:
-                    sums[m] += self._metric(m, targets, out, logits=self._fold) * len(index)
-                seen += len(index)
+                    sums[m] += self._metric(m, targets, out, logits=self._fold) * len(X_batch)
+                seen += len(X_batch)
             logs = {k: v / seen for k, v in sums.items()}
             if validation_data is not None:
                 results = self.evaluate(*validation_data, return_dict=True)

@@ -20,6 +20,7 @@ from functools import partial
 import numpy as np
 
 from . import data, losses, optim
+from ._checks import check_count
 from .nn import Dense, Sequential
 
 __all__ = ["compare", "Study", "Problem", "mlp_problem", "OPTIMIZERS"]
@@ -159,9 +160,8 @@ def _check(optimizers, problem, lrs, seeds, epochs, batch_size, metric, target):
     seeds = list(seeds)
     if not seeds or any(isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 0 for s in seeds):
         raise ValueError(f"seeds must be a non-empty list of non-negative integers, got {seeds!r}")
-    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    check_count(epochs, "epochs")
+    check_count(batch_size, "batch_size")
     if not isinstance(metric, str) or not metric.startswith("val_"):
         raise ValueError(f"metric must be a validation key of the History, e.g. 'val_accuracy', got {metric!r}")
     if isinstance(target, bool) or not isinstance(target, numbers.Real):

@@ -8,12 +8,11 @@ once, returning the same :class:`ddlopt.nn.History` as the NumPy ``Sequential.fi
 
 import inspect
 import math
-import numbers
 
-import numpy as np
 import torch
 
-from .. import _random
+from .. import _random, data
+from .._checks import check_count
 from ..nn import History, begin_training
 
 __all__ = ["fit", "BatchLoader", "KerasModel"]
@@ -30,19 +29,13 @@ class BatchLoader:
     def __init__(self, X, y, batch_size=32, shuffle=True, rng=None):
         if len(X) != len(y):
             raise ValueError(f"X has {len(X)} rows but y has {len(y)}; they must match")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        check_count(batch_size, "batch_size")
         self.X, self.y = torch.as_tensor(X), torch.as_tensor(y)
         self.batch_size, self.shuffle = batch_size, shuffle
         self.rng = _random.generator(rng)
 
-    def __iter__(self):
-        n = len(self.X)
-        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
-        order = torch.from_numpy(order)
-        for start in range(0, n, self.batch_size):
-            index = order[start:start + self.batch_size]
-            yield self.X[index], self.y[index]
+    def __iter__(self):  # the very batches of the NumPy fit: both walk ddlopt.data.batches
+        return data.batches(self.X, self.y, self.batch_size, self.shuffle, self.rng)
 
     def __len__(self):
         return -(-len(self.X) // self.batch_size)
@@ -128,8 +121,7 @@ def check_training_arguments(model, optimizer, loss_fn):
 
 def _check_arguments(model, optimizer, loss_fn, epochs, scheduler, val_loader, callbacks):
     check_training_arguments(model, optimizer, loss_fn)
-    if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    check_count(epochs, "epochs")
     if scheduler is not None:
         if not callable(getattr(scheduler, "step", None)):
             raise TypeError(f"scheduler must have a step() method (a torch.optim.lr_scheduler), "
