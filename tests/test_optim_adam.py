@@ -198,3 +198,19 @@ def test_more_bad_hyperparameters(kwargs, error, message):
 def test_keras_adam_bad_hyperparameters():
     with pytest.raises(ValueError, match="Invalid beta_2 value: 1.0"):
         KerasAdam([ddlopt.Parameter([0.0])], beta_2=1.0)
+
+
+def test_betas_given_as_a_list_are_kept_as_a_tuple_everywhere():
+    """In the defaults (NumPy and twins) and, for the NumPy optimizers, in every param group
+    (the twins leave a group's own value as torch does)."""
+    import ddlopt.torch
+    for module in (ddlopt.optim, ddlopt.torch):
+        for name in ("Adam", "AdamW", "NAdam", "Adamax", "RAdam", "Lion", "AdamWScheduleFree"):
+            cls = getattr(module, name)
+            make = (lambda: ddlopt.Parameter(np.ones(2))) if module is ddlopt.optim else \
+                (lambda: torch.nn.Parameter(torch.ones(2)))
+            opt = cls([make()], betas=[0.8, 0.9])
+            opt.add_param_group({"params": [make()], "betas": [0.5, 0.6]})
+            assert opt.defaults["betas"] == (0.8, 0.9), name
+            if module is ddlopt.optim:
+                assert [g["betas"] for g in opt.param_groups] == [(0.8, 0.9), (0.5, 0.6)], name

@@ -180,7 +180,7 @@ class Adam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, *, maximize=False, decoupled_weight_decay=False,
                  check_finite=False):
-        super().__init__(params, dict(lr=lr, betas=tuple(betas) if isinstance(betas, list) else betas,
+        super().__init__(params, dict(lr=lr, betas=betas,
                                       eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize,
                                       decoupled_weight_decay=decoupled_weight_decay),
@@ -225,7 +225,7 @@ class NAdam(Optimizer):
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  momentum_decay=4e-3, decoupled_weight_decay=False, *, maximize=False,
                  check_finite=False):
-        super().__init__(params, dict(lr=lr, betas=tuple(betas) if isinstance(betas, list) else betas,
+        super().__init__(params, dict(lr=lr, betas=betas,
                                       eps=eps, weight_decay=weight_decay,
                                       momentum_decay=momentum_decay, maximize=maximize,
                                       decoupled_weight_decay=decoupled_weight_decay),

@@ -55,5 +55,5 @@ class Lion(Optimizer):
 
     def __init__(self, params, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0, *,
                  check_finite=False):
-        super().__init__(params, dict(lr=lr, betas=tuple(betas) if isinstance(betas, list) else betas,
+        super().__init__(params, dict(lr=lr, betas=betas,
                                       weight_decay=weight_decay), check_finite=check_finite)

@@ -42,6 +42,13 @@ def check_hyperparameter(value, name, *, low=0.0, high=None, inclusive_high=True
         raise ValueError(f"{wording}: {value}")
 
 
+def _betas_as_tuple(group):
+    """``betas=[0.9, 0.999]`` is kept as the tuple torch keeps (and state dicts compare)."""
+    if isinstance(group.get("betas"), list):
+        group["betas"] = tuple(group["betas"])
+    return group
+
+
 class Optimizer:
     """Base class: holds ``param_groups`` (dicts with ``params`` and hyperparameters) and
     ``state`` (a dict per Parameter), exactly as ``torch.optim.Optimizer`` does.
@@ -59,7 +66,7 @@ class Optimizer:
             raise TypeError(f"check_finite must be True or False, got {check_finite!r}")
         self.check_finite = bool(check_finite)
         self._step_count = 0
-        self.defaults = dict(defaults)
+        self.defaults = _betas_as_tuple(dict(defaults))
         self._check_group(self.defaults)  # bad hyperparameters are reported before bad params
         self.state = {}
         self.param_groups = []
@@ -78,7 +85,7 @@ class Optimizer:
         """Add a group of parameters with its own hyperparameters (the rest from defaults)."""
         if not isinstance(param_group, dict):
             raise TypeError(f"param_group must be a dict, got {type(param_group).__name__}")
-        group = dict(param_group)
+        group = _betas_as_tuple(dict(param_group))
         params = group.get("params")
         params = [params] if isinstance(params, Parameter) else list(params or [])
         for p in params:

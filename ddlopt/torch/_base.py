@@ -6,7 +6,7 @@ import torch
 
 from . import fused as fused_steps
 
-from ..optim.optimizer import non_finite_gradient_error
+from ..optim.optimizer import _betas_as_tuple, non_finite_gradient_error
 
 
 class TwinOptimizer(torch.optim.Optimizer):
@@ -26,6 +26,7 @@ class TwinOptimizer(torch.optim.Optimizer):
     check = None
 
     def __init__(self, params, defaults, foreach, check_finite=False):
+        defaults = _betas_as_tuple(dict(defaults))
         self.check(defaults)
         check_fused_options(foreach, defaults)
         if not isinstance(check_finite, bool):

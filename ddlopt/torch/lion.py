@@ -18,7 +18,7 @@ class Lion(TwinOptimizer):
 
     def __init__(self, params, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0, *, foreach=None,
                  check_finite=False):
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), weight_decay=weight_decay),
+        super().__init__(params, dict(lr=lr, betas=betas, weight_decay=weight_decay),
                          foreach, check_finite)
 
     def _init_state(self, p, state, group):

@@ -23,7 +23,7 @@ class AdamWScheduleFree(TwinOptimizer):
     def __init__(self, params, lr=0.0025, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  warmup_steps=0, r=0.0, weight_lr_power=2.0, *, foreach=None,
                  check_finite=False):
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, r=r, k=0,
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, r=r, k=0,
                                       warmup_steps=warmup_steps, train_mode=False,
                                       weight_sum=0.0, lr_max=-1.0, scheduled_lr=0.0,
                                       weight_lr_power=weight_lr_power,
