@@ -91,7 +91,33 @@ def move_between_y_and_x(param, z, beta1, to_x):
     param += ((1 - 1 / beta1) if to_x else (1 - beta1)) * (z - param)
 
 
-class AdamWScheduleFree(Optimizer):
+class TrainEvalModes:
+    """``train()`` and ``eval()`` of both Schedule-Free optimizers (NumPy and torch), which
+    differ only in ``_move(param, z, beta1, to_x)``, the one line that moves a parameter."""
+
+    def _switch(self, to_train):
+        for group in self.param_groups:
+            if group["train_mode"] != to_train:
+                for p in group["params"]:
+                    state = self.state.get(p)  # a parameter never stepped has no z: stays
+                    if state and "z" in state:
+                        self._move(p, state["z"], group["betas"][0], to_x=not to_train)
+                group["train_mode"] = to_train
+
+    def train(self):
+        """Put the parameters at y, where the gradients are taken."""
+        self._switch(True)
+
+    def eval(self):
+        """Put the parameters at x, the average: evaluate and save here."""
+        self._switch(False)
+
+    def _require_train_mode(self):
+        if not self.param_groups[0]["train_mode"]:
+            raise RuntimeError(NOT_IN_TRAIN_MODE)
+
+
+class AdamWScheduleFree(TrainEvalModes, Optimizer):
     """Schedule-Free AdamW with the ``schedulefree`` package's signature, defaults and
     semantics: ``AdamWScheduleFree(params, lr=0.0025, betas=(0.9, 0.999), eps=1e-8,
     weight_decay=0, warmup_steps=0, r=0.0, weight_lr_power=2.0, check_finite=False)``.
@@ -110,26 +136,12 @@ class AdamWScheduleFree(Optimizer):
 
     check = staticmethod(check_schedule_free_hyperparameters)
 
-    def _switch(self, to_train):
-        for group in self.param_groups:
-            if group["train_mode"] != to_train:
-                for p in group["params"]:
-                    if p in self.state:
-                        move_between_y_and_x(p.data, self.state[p]["z"], group["betas"][0],
-                                             to_x=not to_train)
-                group["train_mode"] = to_train
-
-    def train(self):
-        """Put the parameters at y, where the gradients are taken."""
-        self._switch(True)
-
-    def eval(self):
-        """Put the parameters at x, the average: evaluate and save here."""
-        self._switch(False)
+    @staticmethod
+    def _move(p, z, beta1, to_x):
+        move_between_y_and_x(p.data, z, beta1, to_x)
 
     def step(self, closure=None):
-        if not self.param_groups[0]["train_mode"]:
-            raise RuntimeError(NOT_IN_TRAIN_MODE)
+        self._require_train_mode()
         loss = closure() if closure is not None else None
         self._step_count += 1
         if self.check_finite:

@@ -5,14 +5,14 @@ import functools
 
 import torch
 
-from ..optim.schedule_free import (NOT_IN_TRAIN_MODE, advance_schedule,
+from ..optim.schedule_free import (TrainEvalModes, advance_schedule,
                                    check_schedule_free_hyperparameters)
 from ._base import TwinOptimizer
 
 __all__ = ["AdamWScheduleFree"]
 
 
-class AdamWScheduleFree(TwinOptimizer):
+class AdamWScheduleFree(TrainEvalModes, TwinOptimizer):
     """``AdamWScheduleFree(params, lr=0.0025, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
     warmup_steps=0, r=0.0, weight_lr_power=2.0, foreach=None, check_finite=False)``: the
     ``schedulefree`` package's algorithm (see ddlopt.optim.schedule_free). Starts in eval
@@ -29,27 +29,13 @@ class AdamWScheduleFree(TwinOptimizer):
                                       weight_lr_power=weight_lr_power,
                                       weight_decay=weight_decay), foreach, check_finite)
 
+    @staticmethod
     @torch.no_grad()
-    def _switch(self, to_train):
-        for group in self.param_groups:
-            if group["train_mode"] != to_train:
-                beta1 = group["betas"][0]
-                for p in group["params"]:
-                    if "z" in self.state[p]:
-                        p.lerp_(self.state[p]["z"], (1 - beta1) if to_train else 1 - 1 / beta1)
-                group["train_mode"] = to_train
-
-    def train(self):
-        """Put the parameters at y, where the gradients are taken."""
-        self._switch(True)
-
-    def eval(self):
-        """Put the parameters at x, the average: evaluate and save here."""
-        self._switch(False)
+    def _move(p, z, beta1, to_x):  # move_between_y_and_x, as one lerp
+        p.lerp_(z, 1 - 1 / beta1 if to_x else 1 - beta1)
 
     def step(self, closure=None):
-        if not self.param_groups[0]["train_mode"]:
-            raise RuntimeError(NOT_IN_TRAIN_MODE)
+        self._require_train_mode()
         self._advanced = set()
         loss = super().step(closure)
         for group in self.param_groups:   # a group without gradients still counts the step
