@@ -15,19 +15,25 @@ import warnings
 
 import numpy as np
 
+from . import init as _init
 from . import losses as _losses
 from . import optim as _optim
+from . import schedules as _schedules
 from . import utils as _utils
+from .floor import arrays_moved
 from .params import Parameter
 
-__all__ = ["loss", "optimizer_step"]
-__all__ += ["clip_grad_norm"]
-
-
-# ----------------------------------------------------------------------------------------
-__all__ += ["step_bytes"]
+__all__ = ["loss", "optimizer_step", "schedule", "clip_grad_norm", "initializer", "dropout",
+           "step_bytes"]
 
 _RTOL = 1e-6  # a student's float64 formula agrees with ours far better than this
+
+
+def _say(passed, message):
+    """Print one verdict, ✓ or ✗, wrapped to a notebook's output width; returns ``passed``."""
+    print(textwrap.fill(("✓ " if passed else "✗ ") + message, 78, subsequent_indent="  ",
+                        break_on_hyphens=False))
+    return passed
 
 
 def _close(a, b):
@@ -169,10 +175,7 @@ def loss(student_loss, reference, gradient=None, *, seed=0, **kwargs):
         findings.append((g_problem is None,
                          g_problem or "gradient matches d(mean loss)/d(y_pred)"))
 
-    for passed, message in findings:  # wrapped to fit a notebook's output area
-        print(textwrap.fill(("✓ " if passed else "✗ ") + message, 78, subsequent_indent="  ",
-                            break_on_hyphens=False))
-    return all(passed for passed, _ in findings)
+    return all([_say(passed, message) for passed, message in findings])  # every line printed
 
 
 # ----------------------------------------------------------------------------------------
@@ -284,18 +287,12 @@ def optimizer_step(student_update, reference="sgd", *, steps=None, seed=0, **hyp
                           "what must carry over between steps (a momentum buffer) kept in state?"
                 break
     message = problem or f"{steps} steps match {reference} with {hyperparameters}"
-    print(textwrap.fill(("✓ " if problem is None else "✗ ") + message, 78, subsequent_indent="  ",
-                        break_on_hyphens=False))
-    return problem is None
+    return _say(problem is None, message)
 
 
 # ----------------------------------------------------------------------------------------
 # Learning-rate schedules (chapter 6)
 # ----------------------------------------------------------------------------------------
-from . import schedules as _schedules  # noqa: E402
-
-__all__ += ["schedule"]
-
 _SCHEDULES = ("StepLR", "MultiStepLR", "ExponentialLR", "LinearLR", "CosineAnnealingLR",
               "OneCycleLR", "InverseTimeDecay")
 
@@ -362,9 +359,7 @@ def schedule(student_schedule, reference="StepLR", *, lr=0.1, steps=100, **hyper
                            "down)"
     message = problem or f"{steps} steps match {reference} with lr={lr:g}" + \
         "".join(f", {k}={v}" for k, v in hyperparameters.items())
-    print(textwrap.fill(("✓ " if problem is None else "✗ ") + message, 78, subsequent_indent="  ",
-                        break_on_hyphens=False))
-    return problem is None
+    return _say(problem is None, message)
 
 
 # ----------------------------------------------------------------------------------------
@@ -493,29 +488,23 @@ def clip_grad_norm(student_clip, *, seed=0):
             else:
                 problem = f"it returns {value:.6g}, but the total norm is {expected_norm:.6g}"
         findings.append((problem is None, f"{name}: " + (problem or "right gradients and norm")))
-    for passed, message in findings:
-        print(textwrap.fill(("✓ " if passed else "✗ ") + message, 78, subsequent_indent="  ",
-                            break_on_hyphens=False))
-    return all(passed for passed, _ in findings)
+    return all([_say(passed, message) for passed, message in findings])  # every line printed
 
 
 # ----------------------------------------------------------------------------------------
 # Chapter 7: initializers
 # ----------------------------------------------------------------------------------------
-__all__ += ["initializer", "dropout"]
 
 _UNIFORM_KURTOSIS, _NORMAL_KURTOSIS = 1.8, 3.0  # E[w^4] / Var[w]^2
 
 
 def _verdict(problem, success):
-    print(textwrap.fill(("✓ " if problem is None else "✗ ") + (problem or success), 78,
-                        subsequent_indent="  ", break_on_hyphens=False))
-    return problem is None
+    """``problem`` (a mistake found, or None) printed as a verdict, else ``success``."""
+    return _say(problem is None, problem or success)
 
 
 def _initializer_problem(student_init, reference, shape, kwargs, seed):
     """What is wrong with student_init on one torch-layout shape, or None."""
-    from . import init as _init
     try:
         w = _call(student_init, shape, np.random.default_rng(seed))
     except Exception as e:
@@ -639,13 +628,13 @@ def dropout(student_dropout, p=0.5, *, seed=0):
 
 
 # ----------------------------------------------------------------------------------------
+# Chapter 10: the bytes a step moves
+# ----------------------------------------------------------------------------------------
 def step_bytes(answer, optimizer, **flags):
     """Check a count of the bytes per parameter that one float32 step of ``optimizer``
     (``"sgd"``, ``"adam"``, ``"adamw"``, ``"rmsprop"``, ``"adagrad"``, with flags such as
     ``momentum=0.9``, ``amsgrad=True``, ``centered=True``) must move. Prints what is right
     or the likely slip; returns True if right."""
-    from .floor import arrays_moved
-
     read, written = arrays_moved(optimizer, **flags)
     expected = 4 * (read + written)
     what = f"{optimizer} with {flags}" if flags else optimizer
@@ -667,6 +656,4 @@ def step_bytes(answer, optimizer, **flags):
                    "those written (parameter, each state), 4 bytes a value")
     message = problem or f"{what}: {expected} bytes per parameter ({read} arrays read, " \
                          f"{written} written)"
-    print(textwrap.fill(("✓ " if problem is None else "✗ ") + message, 78, subsequent_indent="  ",
-                        break_on_hyphens=False))
-    return problem is None
+    return _say(problem is None, message)
