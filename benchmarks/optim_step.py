@@ -30,7 +30,6 @@ import ddlopt.torch
 from ddlopt.floor import step_bytes
 from ddlopt.torch import fused as ddlopt_fused
 
-from .step_time import seconds_per_step
 
 SIZES = {  # (parameters, tensors)
     "cuda": [(1 << 20, 8), (1 << 24, 64), (134_000_000, 200), (268_000_000, 16)],
@@ -51,6 +50,16 @@ OPTIMIZERS = {  # name: (ddlopt.torch, torch.optim, ddlopt.optim, kwargs, bytes 
 def synchronize(device):
     if device == "cuda":
         torch.cuda.synchronize()
+
+
+def seconds_per_step(step, sync, block):
+    """Mean seconds of one ``step()`` over a block of ``block`` steps, ``sync`` at both ends."""
+    sync()
+    start = time.perf_counter()
+    for _ in range(block):
+        step()
+    sync()
+    return (time.perf_counter() - start) / block
 
 
 def copy_bandwidth(device, megabytes, repeats=10):
