@@ -17,7 +17,7 @@ the *past steps* instead, which has the parameter's units: the ratio needs no le
 import numpy as np
 
 from .adam import decay_weights
-from .optimizer import Optimizer, check_hyperparameter
+from .optimizer import Optimizer, check_flags, check_hyperparameter
 
 __all__ = ["Adadelta", "adadelta_update", "check_adadelta_hyperparameters"]
 
@@ -28,8 +28,7 @@ def check_adadelta_hyperparameters(group):
     check_hyperparameter(group["rho"], "rho", high=1.0)
     check_hyperparameter(group["eps"], "eps", message="Invalid epsilon value")
     check_hyperparameter(group["weight_decay"], "weight_decay")
-    if not isinstance(group["maximize"], (bool, np.bool_)):
-        raise TypeError(f"maximize must be True or False, got {group['maximize']!r}")
+    check_flags(group, "maximize")
 
 
 def adadelta_update(param, grad, state, *, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0,

@@ -23,7 +23,7 @@ two or more dimensions are factored over their last two):
 
 import numpy as np
 
-from .optimizer import Optimizer, check_hyperparameter
+from .optimizer import Optimizer, check_flags, check_hyperparameter
 
 __all__ = ["Adafactor", "adafactor_update", "check_adafactor_hyperparameters"]
 
@@ -43,8 +43,7 @@ def check_adafactor_hyperparameters(group):
                          message="Clipping threshold d should be >= 1 but is")
     check_hyperparameter(group["weight_decay"], "weight_decay",
                          message="weight_decay should be >= 0 but is")
-    if not isinstance(group["maximize"], (bool, np.bool_)):
-        raise TypeError(f"maximize must be True or False, got {group['maximize']!r}")
+    check_flags(group, "maximize")
 
 
 def _rms(x):

@@ -13,7 +13,7 @@ torch.optim.Adagrad's algorithm (Duchi, Hazan and Singer, 2011), with learning r
 
 import numpy as np
 
-from .optimizer import Optimizer, check_hyperparameter
+from .optimizer import Optimizer, check_flags, check_hyperparameter
 
 __all__ = ["Adagrad", "adagrad_update", "check_adagrad_hyperparameters"]
 
@@ -25,8 +25,7 @@ def check_adagrad_hyperparameters(group):
     check_hyperparameter(group["weight_decay"], "weight_decay")
     check_hyperparameter(group["initial_accumulator_value"], "initial_accumulator_value")
     check_hyperparameter(group["eps"], "eps", message="Invalid epsilon value")
-    if not isinstance(group["maximize"], (bool, np.bool_)):
-        raise TypeError(f"maximize must be True or False, got {group['maximize']!r}")
+    check_flags(group, "maximize")
 
 
 def adagrad_update(param, grad, state, *, lr, lr_decay=0.0, weight_decay=0.0,

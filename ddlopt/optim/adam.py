@@ -16,29 +16,32 @@ moving averages corrected for starting at zero. torch.optim.Adam's algorithm:
 
 import numpy as np
 
-from .optimizer import Optimizer, check_hyperparameter
+from .optimizer import Optimizer, check_flags, check_hyperparameter
 
 __all__ = ["Adam", "AdamW", "adam_update", "adam_update_in_chunks", "adam_scratch",
            "decay_weights", "NAdam", "nadam_update", "KerasAdam",
            "keras_adam_update", "check_adam_hyperparameters"]
 
 
+def check_betas(betas, inclusive_high):
+    """A pair of averaging coefficients in [0, 1) (torch's Adam family) or [0, 1] (Lion),
+    with torch's message."""
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+    for i, beta in enumerate(betas):
+        check_hyperparameter(beta, f"betas[{i}]", high=1.0, inclusive_high=inclusive_high,
+                             message=f"Invalid beta parameter at index {i}")
+
+
 def check_adam_hyperparameters(group):
     """torch.optim.Adam's checks and messages (shared by AdamW, NAdam and the torch twins)."""
     check_hyperparameter(group["lr"], "lr", message="Invalid learning rate")
     check_hyperparameter(group["eps"], "eps", message="Invalid epsilon value")
-    betas = group["betas"]
-    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-        raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-    for i, beta in enumerate(betas):
-        check_hyperparameter(beta, f"betas[{i}]", high=1.0, inclusive_high=False,
-                             message=f"Invalid beta parameter at index {i}")
+    check_betas(group["betas"], inclusive_high=False)
     check_hyperparameter(group["weight_decay"], "weight_decay")
     if "momentum_decay" in group:
         check_hyperparameter(group["momentum_decay"], "momentum_decay")
-    for flag in ("amsgrad", "maximize", "decoupled_weight_decay"):
-        if flag in group and not isinstance(group[flag], (bool, np.bool_)):
-            raise TypeError(f"{flag} must be True or False, got {group[flag]!r}")
+    check_flags(group, "amsgrad", "maximize", "decoupled_weight_decay")
 
 
 def decay_weights(param, grad, lr, weight_decay, decoupled):
@@ -272,8 +275,7 @@ class KerasAdam(Optimizer):
         for name in ("beta_1", "beta_2"):
             check_hyperparameter(group[name], name, high=1.0, inclusive_high=False)
         check_hyperparameter(group["epsilon"], "epsilon")
-        if not isinstance(group["amsgrad"], (bool, np.bool_)):
-            raise TypeError(f"amsgrad must be True or False, got {group['amsgrad']!r}")
+        check_flags(group, "amsgrad")
 
     def _update(self, p, grad, state, group):
         keras_adam_update(p.data, grad, state, learning_rate=group["lr"],

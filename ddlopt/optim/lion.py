@@ -16,6 +16,7 @@ algorithm of the ``lion-pytorch`` package, which the tests use as the reference:
 
 import numpy as np
 
+from .adam import check_betas
 from .optimizer import Optimizer, check_hyperparameter
 
 __all__ = ["Lion", "lion_update", "check_lion_hyperparameters"]
@@ -24,12 +25,7 @@ __all__ = ["Lion", "lion_update", "check_lion_hyperparameters"]
 def check_lion_hyperparameters(group):
     """lion-pytorch asserts lr > 0 and 0 <= beta <= 1; here they are ValueErrors."""
     check_hyperparameter(group["lr"], "lr", message="Invalid learning rate")
-    betas = group["betas"]
-    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-        raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-    for i, beta in enumerate(betas):
-        check_hyperparameter(beta, f"betas[{i}]", high=1.0,
-                             message=f"Invalid beta parameter at index {i}")
+    check_betas(group["betas"], inclusive_high=True)
     check_hyperparameter(group["weight_decay"], "weight_decay")
 
 

@@ -27,7 +27,7 @@ import math
 import numpy as np
 
 from ..params import Parameter
-from .optimizer import Optimizer, check_hyperparameter
+from .optimizer import Optimizer, check_flags, check_hyperparameter
 
 __all__ = ["Muon", "muon_update", "newton_schulz", "adjusted_lr", "check_muon_hyperparameters",
            "NS_COEFFICIENTS"]
@@ -53,8 +53,7 @@ def check_muon_hyperparameters(group):
     if not isinstance(group["ns_coefficients"], (tuple, list)) or len(group["ns_coefficients"]) != 3:
         raise ValueError(f"ns_coefficients must be three numbers (a, b, c), got "
                          f"{group['ns_coefficients']!r}")
-    if not isinstance(group["nesterov"], (bool, np.bool_)):
-        raise TypeError(f"nesterov must be True or False, got {group['nesterov']!r}")
+    check_flags(group, "nesterov")
 
 
 def check_matrices(shapes):

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..params import Parameter
 
-__all__ = ["Optimizer", "check_hyperparameter", "non_finite_gradient_error"]
+__all__ = ["Optimizer", "check_hyperparameter", "check_flags", "non_finite_gradient_error"]
 
 
 def non_finite_gradient_error(step, group, index, shape, has_nan):
@@ -47,6 +47,14 @@ def _betas_as_tuple(group):
     if isinstance(group.get("betas"), list):
         group["betas"] = tuple(group["betas"])
     return group
+
+
+def check_flags(group, *names):
+    """TypeError unless each of the named hyperparameters (those the group has) is True or
+    False: a flag given as 1 or "yes" is a mistake, not a truthy value."""
+    for name in names:
+        if name in group and not isinstance(group[name], (bool, np.bool_)):
+            raise TypeError(f"{name} must be True or False, got {group[name]!r}")
 
 
 class Optimizer:

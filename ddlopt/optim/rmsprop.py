@@ -19,7 +19,7 @@ Keras's RMSprop differs: :math:`\rho = 0.9`, learning rate 0.001, and :math:`\ep
 
 import numpy as np
 
-from .optimizer import Optimizer, check_hyperparameter
+from .optimizer import Optimizer, check_flags, check_hyperparameter
 
 __all__ = ["RMSprop", "rmsprop_update", "KerasRMSprop", "keras_rmsprop_update",
            "check_rmsprop_hyperparameters"]
@@ -32,9 +32,7 @@ def check_rmsprop_hyperparameters(group):
     check_hyperparameter(group["momentum"], "momentum")
     check_hyperparameter(group["weight_decay"], "weight_decay")
     check_hyperparameter(group["alpha"], "alpha")
-    for flag in ("centered", "maximize"):
-        if not isinstance(group[flag], (bool, np.bool_)):
-            raise TypeError(f"{flag} must be True or False, got {group[flag]!r}")
+    check_flags(group, "centered", "maximize")
 
 
 def rmsprop_update(param, grad, state, *, lr, alpha=0.99, eps=1e-8, weight_decay=0.0,
@@ -132,8 +130,7 @@ class KerasRMSprop(Optimizer):
         check_hyperparameter(group["rho"], "rho", high=1.0)
         check_hyperparameter(group["momentum"], "momentum")
         check_hyperparameter(group["epsilon"], "epsilon")
-        if not isinstance(group["centered"], (bool, np.bool_)):
-            raise TypeError(f"centered must be True or False, got {group['centered']!r}")
+        check_flags(group, "centered")
 
     def _update(self, p, grad, state, group):
         keras_rmsprop_update(p.data, grad, state, learning_rate=group["lr"], rho=group["rho"],

@@ -16,7 +16,7 @@ With ``maximize=True`` the gradient is negated first (gradient ascent).
 
 import numpy as np
 
-from .optimizer import Optimizer, check_hyperparameter
+from .optimizer import Optimizer, check_flags, check_hyperparameter
 
 __all__ = ["SGD", "sgd_update", "check_sgd_hyperparameters"]
 
@@ -27,9 +27,7 @@ def check_sgd_hyperparameters(group):
     check_hyperparameter(group["momentum"], "momentum")
     check_hyperparameter(group["dampening"], "dampening", low=-np.inf)
     check_hyperparameter(group["weight_decay"], "weight_decay")
-    for flag in ("nesterov", "maximize"):
-        if not isinstance(group[flag], (bool, np.bool_)):
-            raise TypeError(f"{flag} must be True or False, got {group[flag]!r}")
+    check_flags(group, "nesterov", "maximize")
     if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
         raise ValueError("Nesterov momentum requires a momentum and zero dampening")
 
