@@ -1,21 +1,25 @@
 """An optimizer step against its memory floor: torch.optim and ddlopt, every path, one run.
 
-    python -m benchmarks.optim_step [--device cpu|cuda] [--repeats 5] [--out benchmarks/results]
+    python -m benchmarks.optim_step [--device cpu|cuda] [--repeats 7] [--out benchmarks/results]
 
 An optimizer step is memory-bound: Adam in float32 reads param, grad, exp_avg and
 exp_avg_sq and writes three of them back, 28 bytes per parameter, so no step over N
 parameters can take less than ``28 N / bandwidth`` (the *floor*). This script measures the
-device's copy bandwidth, then the step time of torch.optim (for-loop, foreach, fused where
-the device has it) and of each ddlopt path (NumPy on a CPU, per-tensor, foreach, fused on
-CUDA) over a table of (parameters, tensors), each as a multiple of its floor; on CUDA also
-a step captured in a CUDA graph and replayed. All paths of one row are timed interleaved
-(each repeat times every path once), so the machine's noise hits them alike. Results go to
+device's bandwidth three ways (a copy, an in-place scale, a triad ``a = b + s c``) and takes
+the fastest as W, then the step time of torch.optim (for-loop, foreach, fused where the
+device has it) and of each ddlopt path (NumPy on a CPU; per-tensor, foreach; on CUDA fused,
+fused without the 16-byte vector loads, and Adam's fused step captured in a CUDA graph and
+replayed, beside torch's) over a table of (parameters, tensors), each as a multiple of its
+floor. All paths of one row are timed interleaved (each repeat times every path once), so
+the machine's noise hits them alike; on CUDA a timed block holds at least 2 ms of floor, so
+that the synchronization at its ends does not count. Results go to
 ``<out>/optim_step_<device>_<date>.json`` with the device, versions and date.
 """
 
 import argparse
 import datetime
 import json
+import math
 import platform
 import statistics
 import time
@@ -62,19 +66,28 @@ def seconds_per_step(step, sync, block):
     return (time.perf_counter() - start) / block
 
 
-def copy_bandwidth(device, megabytes, repeats=10):
-    """Bytes moved per second by ``dst.copy_(src)`` (each byte read once and written once)."""
-    src = torch.ones(megabytes * (1 << 20) // 4, device=device)
-    dst = torch.empty_like(src)
-    dst.copy_(src)
-    times = []
-    for _ in range(repeats):
-        synchronize(device)
-        start = time.perf_counter()
-        dst.copy_(src)
-        synchronize(device)
-        times.append(time.perf_counter() - start)
-    return 2 * src.numel() * 4 / min(times)
+def bandwidths(device, megabytes, repeats=10):
+    """Bytes per second that three simple passes over float32 arrays of ``megabytes`` move,
+    counting each byte read and each byte written once: a copy (``b = a``: 2 arrays), an
+    in-place scale (``a *= s``: 2, read and written back, as an optimizer's state is), and a
+    triad (``c = a + s b``: 3). The fastest of ``repeats`` for each."""
+    n = megabytes * (1 << 20) // 4
+    a, b, c = (torch.full((n,), 1.0, device=device) for _ in range(3))
+    probes = {"copy": (lambda: b.copy_(a), 2),
+              "in-place": (lambda: a.mul_(1.0), 2),
+              "triad": (lambda: torch.add(a, b, alpha=0.5, out=c), 3)}
+    result = {}
+    for name, (probe, arrays) in probes.items():
+        probe()
+        times = []
+        for _ in range(repeats):
+            synchronize(device)
+            start = time.perf_counter()
+            probe()
+            synchronize(device)
+            times.append(time.perf_counter() - start)
+        result[name] = arrays * n * 4 / min(times)
+    return result
 
 
 def shapes(n, tensors):
@@ -125,6 +138,16 @@ def torch_fused_works(cls, kwargs, device):
         return False
 
 
+def built_with(settings, make):
+    """A stepper whose first step (which builds the launch table) ran under ``settings``."""
+    def maker():
+        step = make()
+        with ddlopt_fused.launch_settings(**settings):
+            step()
+        return step
+    return maker
+
+
 def paths(name, sizes, device):
     """Every way to take the step on this device: {(library, path): a zero-argument step}."""
     twin, reference, numpy_cls, kwargs, _ = OPTIMIZERS[name]
@@ -142,9 +165,20 @@ def paths(name, sizes, device):
                                                             fused=True)
     if device == "cpu":
         out["ddlopt", "NumPy"] = lambda: numpy_stepper(numpy_cls, kwargs, sizes)
-    elif ddlopt_fused.triton_available():
+    if fused_runs(device):
         out["ddlopt", "fused"] = lambda: torch_stepper(twin, kwargs, sizes, device, fused=True)
+        out["ddlopt", "fused, 4-byte loads"] = built_with(
+            dict(VECTORIZE=False), lambda: torch_stepper(twin, kwargs, sizes, device,
+                                                         fused=True))
     return out
+
+
+def fused_runs(device):
+    """Whether ddlopt's fused step runs here: on CUDA with Triton, or on the CPU in Triton's
+    interpreter where it is switched on (a rehearsal: ``gpu_run --dry-run``)."""
+    if device == "cuda":
+        return ddlopt_fused.triton_available()
+    return ddlopt_fused.fused_runs_here([torch.zeros(1)])
 
 
 def graph_paths(sizes):
@@ -156,12 +190,29 @@ def graph_paths(sizes):
                 ddlopt.torch.Adam, kwargs, sizes, "cuda", capture=True)}
 
 
-def time_paths(makers, device, repeats, block):
-    """Median seconds per step of each path, timed interleaved."""
-    steps = {key: make() for key, make in makers.items()}
+def config_paths(sizes, configs, device="cuda"):
+    """ddlopt's fused Adam with other launch settings: {("ddlopt", label): maker}."""
+    kwargs = dict(lr=1e-3)
+    return {("ddlopt", f"fused, BLOCK {block}, {warps} warps"): built_with(
+                dict(BLOCK_CUDA=block, NUM_WARPS_CUDA=warps),
+                lambda: torch_stepper(ddlopt.torch.Adam, kwargs, sizes, device, fused=True))
+            for block, warps in configs}
+
+
+def time_paths(makers, device, repeats, block, errors=None):
+    """Median seconds per step of each path, timed interleaved. A path that fails to build
+    or to run is left out; its error goes to ``errors`` (a dict) where one is given."""
+    steps = {}
     sync = lambda: synchronize(device)  # noqa: E731
-    for step in steps.values():
-        seconds_per_step(step, sync, 2)  # warm-up: state, compilation, first-call costs
+    for key, make in makers.items():
+        try:
+            steps[key] = make()
+            seconds_per_step(steps[key], sync, 2)  # warm-up: state, compilation, first calls
+        except Exception as error:  # noqa: BLE001 -- one broken path must not stop the run
+            if errors is None:
+                raise
+            steps.pop(key, None)
+            errors[key] = f"{type(error).__name__}: {error}"
     times = {key: [] for key in steps}
     for _ in range(repeats):
         for key, step in steps.items():
@@ -175,11 +226,74 @@ def device_name(device):
     return f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
 
 
+def measure_bandwidth(device, megabytes=None, say=print):
+    """The probes, and W: the fastest of them (so that no step beats its floor by a probe's
+    handicap, such as a CPU copy's hidden read of every line it writes)."""
+    megabytes = megabytes or (1024 if device == "cuda" else 256)
+    probes = bandwidths(device, megabytes)
+    say("bandwidth, " + ", ".join(f"{k} {v / 1e9:.1f} GB/s" for k, v in probes.items())
+        + f" ({megabytes} MB arrays)")
+    return max(probes.values()), {k: round(v / 1e9, 2) for k, v in probes.items()}
+
+
+def run(device, sizes, optimizers=tuple(OPTIMIZERS), repeats=7, block=5, bandwidth=None,
+        min_block_seconds=2e-3, say=print, configs=()):
+    """Time every path of every optimizer at every (parameters, tensors) in ``sizes``; with
+    ``configs``, (BLOCK, num_warps) pairs, only ddlopt's fused Adam under each of them.
+    Returns (rows, errors): one row a timed path; errors, the paths that failed, by row."""
+    rows, errors = [], {}
+    say(f"{'optimizer':<14}{'params':>8}{'tensors':>8}  {'library':<12}{'path':<32}"
+        f"{'ms':>10}{'x floor':>9}")
+    for n, tensors in sizes:
+        split = shapes(n, tensors)
+        for name in ["Adam"] if configs else optimizers:
+            floor = OPTIMIZERS[name][4] * n / bandwidth
+            if configs:
+                makers = config_paths(split, configs, device)
+            else:
+                makers = paths(name, split, device)
+                if device == "cuda" and name == "Adam":
+                    makers.update(graph_paths(split))
+            steps_per_block = block
+            if device == "cuda":   # the block's ends synchronize: make that a small part
+                steps_per_block = max(block, math.ceil(min_block_seconds / floor))
+            failed = {}
+            timed = time_paths(makers, device, repeats, steps_per_block, failed)
+            for (library, path), seconds in timed.items():
+                rows.append(dict(optimizer=name, parameters=n, tensors=tensors,
+                                 library=library, path=path, ms=round(seconds * 1e3, 4),
+                                 floor_ms=round(floor * 1e3, 4),
+                                 times_floor=round(seconds / floor, 3)))
+                say(f"{name:<14}{n / 1e6:>7.1f}M{tensors:>8}  {library:<12}{path:<32}"
+                    f"{seconds * 1e3:>10.3f}{seconds / floor:>9.2f}")
+            for (library, path), error in failed.items():
+                errors[f"{name}, {n}, {tensors}, {library}, {path}"] = error
+                say(f"{name:<14}{n / 1e6:>7.1f}M{tensors:>8}  {library:<12}{path:<32}"
+                    f"    FAILED: {error[:200]}")
+            if device == "cuda":
+                torch.cuda.empty_cache()
+    return rows, errors
+
+
+def metadata(device, bandwidth, probes):
+    return dict(device=device, device_name=device_name(device), torch=torch.__version__,
+                numpy=np.__version__, triton=_triton_version(),
+                date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
+                bandwidth_GBps=round(bandwidth / 1e9, 2), probes_GBps=probes,
+                copy_bandwidth_GBps=probes["copy"])
+
+
+def parse_sizes(text):
+    """``"1048576x8,3000x3"`` -> [(1048576, 8), (3000, 3)]."""
+    return [tuple(int(x) for x in item.split("x")) for item in text.split(",")]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--block", type=int, default=5, help="steps per timed block")
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--block", type=int, default=5, help="steps per timed block, at least")
+    parser.add_argument("--sizes", type=parse_sizes, help="e.g. 1048576x8,16777216x64")
     parser.add_argument("--optimizers", nargs="*", default=list(OPTIMIZERS))
     parser.add_argument("--threads", type=int, help="torch's CPU threads (default: torch's)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
@@ -187,36 +301,16 @@ def main():
     if args.threads:
         torch.set_num_threads(args.threads)
     device = args.device
-    bandwidth = copy_bandwidth(device, 1024 if device == "cuda" else 256)
-    meta = dict(device=device, device_name=device_name(device), torch=torch.__version__,
-                numpy=np.__version__, triton=_triton_version(),
-                date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
-                copy_bandwidth_GBps=round(bandwidth / 1e9, 2))
+    bandwidth, probes = measure_bandwidth(device)
+    meta = metadata(device, bandwidth, probes)
     print(", ".join(f"{k} {v}" for k, v in meta.items()))
-    print(f"{'optimizer':<14}{'params':>8}{'tensors':>8}  {'library':<12}{'path':<20}"
-          f"{'ms':>10}{'x floor':>9}")
-    rows = []
-    for n, tensors in SIZES[device]:
-        sizes = shapes(n, tensors)
-        for name in args.optimizers:
-            floor = OPTIMIZERS[name][4] * n / bandwidth
-            makers = paths(name, sizes, device)
-            if device == "cuda" and name == "Adam" and (n, tensors) == SIZES["cuda"][0]:
-                makers.update(graph_paths(sizes))
-            for (library, path), seconds in time_paths(makers, device, args.repeats,
-                                                       args.block).items():
-                rows.append(dict(optimizer=name, parameters=n, tensors=tensors,
-                                 library=library, path=path, ms=round(seconds * 1e3, 4),
-                                 floor_ms=round(floor * 1e3, 4),
-                                 times_floor=round(seconds / floor, 3)))
-                print(f"{name:<14}{n / 1e6:>7.1f}M{tensors:>8}  {library:<12}{path:<20}"
-                      f"{seconds * 1e3:>10.3f}{seconds / floor:>9.2f}", flush=True)
-            torch.cuda.empty_cache() if device == "cuda" else None
+    rows, errors = run(device, args.sizes or SIZES[device], args.optimizers, args.repeats,
+                       args.block, bandwidth, say=lambda line: print(line, flush=True))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     threads = f"_{args.threads}threads" if args.threads else ""
     path = out / f"optim_step_{device}_{meta['date']}{threads}.json"
-    path.write_text(json.dumps({**meta, "rows": rows}, indent=1) + "\n")
+    path.write_text(json.dumps({**meta, "rows": rows, "errors": errors}, indent=1) + "\n")
     print(f"wrote {path}")
 
 

@@ -6,10 +6,13 @@ tensors). The interpreter takes milliseconds per block (per program of the launc
 tensors are small: three of different sizes, one block each, one without a gradient on every
 third step (its step count falls behind: the per-tensor bias corrections are exercised).
 Each optimizer runs 1000 steps with its flags all on; the other flag sets run 200 steps;
-a tensor over several blocks with a ragged end has a test of its own.
+a tensor over several blocks with a ragged end has a test of its own. The trajectories and
+cases live in benchmarks/fused_check.py, which runs them on a GPU too
+(benchmarks/gpu_run.sh).
 """
 
 import os
+import sys
 import warnings
 
 os.environ["TRITON_INTERPRET"] = "1"  # before triton is imported, or it compiles for a GPU
@@ -20,65 +23,19 @@ import torch
 
 pytest.importorskip("triton")
 
-import ddlopt.torch  # noqa: E402
-from ddlopt.torch import fused  # noqa: E402
+from conftest import ROOT  # noqa: E402
 
-SHAPES = [(30, 20), (17,), (5,)]
-SKIPPED = 2                          # no gradient on steps divisible by 3
-TOLERANCE = 1e-6                     # fp32, 1000 steps: float rounding differs (FMA, lerp)
+sys.path.insert(0, str(ROOT))
+
+import ddlopt.torch  # noqa: E402
+from benchmarks.fused_check import (CASES, TOLERANCE, kernel_corrections,  # noqa: E402
+                                    max_relative_error, same_bits, trajectory)
+from ddlopt.torch import fused  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
 def interpret_on_cpu(monkeypatch):
     monkeypatch.setattr(fused, "INTERPRET_ON_CPU", True)
-
-
-def trajectory(cls, steps, checkpoints=10, shapes=SHAPES, **kwargs):
-    """Parameters every steps/checkpoints steps, on a noisy quadratic, in float32 (under
-    maximize the quadratic is upside down, so ascent converges too)."""
-    gen = torch.Generator().manual_seed(0)
-    params = [torch.randn(s, generator=gen).requires_grad_() for s in shapes]
-    sign = -1.0 if kwargs.get("maximize") else 1.0
-    curvature = [sign * (torch.rand(s, generator=gen) + 0.1) for s in shapes]
-    opt = cls(params, **kwargs)
-    seen = []
-    for t in range(steps):
-        for i, (p, c) in enumerate(zip(params, curvature)):
-            if i == SKIPPED and t % 3 == 0:
-                p.grad = None
-            else:
-                p.grad = c * p.detach() + 0.1 * torch.randn(p.shape, generator=gen)
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")   # a fused run must not fall back to foreach
-            opt.step()
-        if (t + 1) % (steps // checkpoints) == 0:
-            seen.append([p.detach().clone() for p in params])
-    if kwargs.get("fused"):
-        assert opt._launch_tables, "the fused kernels never ran"
-    return seen
-
-
-def max_relative_error(ours, reference):
-    return max(((x - y).norm() / y.norm()).item()
-               for step, step_ref in zip(ours, reference, strict=True)
-               for x, y in zip(step, step_ref, strict=True))
-
-
-CASES = {  # name: (ddlopt class, torch.optim class, hyperparameters, steps)
-    "Adam L2 amsgrad maximize": (ddlopt.torch.Adam, torch.optim.Adam, dict(
-        lr=1e-2, weight_decay=0.1, amsgrad=True, maximize=True), 1000),
-    "SGD nesterov": (ddlopt.torch.SGD, torch.optim.SGD, dict(
-        lr=1e-2, momentum=0.9, nesterov=True, weight_decay=1e-2), 1000),
-    "RMSprop centered momentum": (ddlopt.torch.RMSprop, torch.optim.RMSprop, dict(
-        lr=1e-3, centered=True, momentum=0.5, weight_decay=1e-2, maximize=True), 1000),
-    "Adam": (ddlopt.torch.Adam, torch.optim.Adam, dict(lr=1e-2), 200),
-    "AdamW amsgrad": (ddlopt.torch.AdamW, torch.optim.AdamW, dict(
-        lr=1e-2, betas=(0.3, 0.99), weight_decay=0.1, amsgrad=True), 200),  # lerp's other form
-    "SGD dampening maximize": (ddlopt.torch.SGD, torch.optim.SGD, dict(
-        lr=1e-2, momentum=0.9, dampening=0.3, maximize=True), 200),
-    "SGD plain": (ddlopt.torch.SGD, torch.optim.SGD, dict(lr=1e-2, weight_decay=1e-2), 200),
-    "RMSprop": (ddlopt.torch.RMSprop, torch.optim.RMSprop, dict(lr=1e-3, alpha=0.3), 200),
-}
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -101,16 +58,30 @@ def test_capturable_gives_the_same_numbers_to_the_bit(cls, kwargs):
     steps = 100
     plain = trajectory(cls, steps, fused=True, **kwargs)
     capturable = trajectory(cls, steps, fused=True, capturable=True, **kwargs)
-    assert all(torch.equal(x, y) for a, b in zip(plain, capturable) for x, y in zip(a, b))
+    assert same_bits(plain, capturable)
 
 
-def test_capturable_bias_corrections_equal_the_hosts_for_every_step():
-    """The device arithmetic (tensor pow in float64) against the host's (Python floats)."""
-    steps = [torch.tensor(float(k)) for k in range(1, 20001)]
-    host = fused.adam_scalars(steps, 3e-4, 0.9, 0.999, capturable=False, device="cpu")
-    device = fused.adam_scalars(steps, 3e-4, 0.9, 0.999, capturable=True, device="cpu")
-    assert torch.equal(host, device)
-    assert host[0, 0].item() == pytest.approx(3e-4 / 0.1, rel=1e-7)   # lr / (1 - beta1)
+def test_the_kernels_bias_corrections_equal_the_hosts_to_the_bit():
+    """capturable=True: the kernel's float64 arithmetic (bias_corrections) against the
+    host's (adam_scalars), for t = 1..300 and 300 counts up to 2^24, one program each."""
+    gen = torch.Generator().manual_seed(0)
+    counts = torch.cat([torch.arange(1, 301), torch.randint(301, 2**24, (300,), generator=gen)])
+    for lr, beta1, beta2 in [(3e-4, 0.9, 0.999), (1e-2, 0.0, 0.3)]:
+        host = fused.adam_scalars(counts.tolist(), lr, beta1, beta2, device="cpu")
+        assert torch.equal(host, kernel_corrections(counts, lr, beta1, beta2))
+    assert host[0, 0].item() == pytest.approx(1e-2, rel=1e-7)   # lr / (1 - beta1), beta1 = 0
+
+
+def test_power_is_exact_where_the_product_is():
+    assert fused.power(0.5, 10) == 0.5**10 and fused.power(3.0, 0) == 1.0
+    assert fused.power(0.9, 1) == 0.9 and fused.power(0.0, 5) == 0.0
+    assert fused.power(0.999, 12345) == pytest.approx(0.999**12345, rel=1e-13)
+
+
+def test_float_bits_round_trip():
+    import struct
+    for x in (1e-3, 0.0, 0.999, 5e-324):
+        assert struct.unpack("<d", struct.pack("<q", fused.float_bits(x)))[0] == x
 
 
 def test_capturable_keeps_the_step_count_on_the_parameters_device():
@@ -217,3 +188,40 @@ def test_the_fused_state_dict_loads_into_torch_optim():
     theirs.load_state_dict(ours.state_dict())
     assert all(np.array_equal(theirs.state[w][k].numpy(), v.numpy())
                for k, v in ours.state[w].items())
+
+
+def test_full_blocks_and_ragged_ends_split_into_two_launches():
+    numels = [1, 1024, 1025, 3000, 7]
+    full = fused.block_table(numels, 1024, full=True)
+    ragged = fused.block_table(numels, 1024, full=False)
+    every = fused.block_table(numels, 1024)
+    pairs = lambda table: set(zip(*(t.tolist() for t in table)))   # noqa: E731
+    assert pairs(full) | pairs(ragged) == pairs(every) and not pairs(full) & pairs(ragged)
+    assert pairs(full) == {(1, 0), (2, 0), (3, 0), (3, 1024)}
+
+
+@pytest.mark.parametrize("vectorize", [False, True])
+def test_vectorized_and_plain_launches_give_the_same_bits(monkeypatch, vectorize):
+    """VECTORIZE only changes how the blocks are launched and what the compiler is told; a
+    tensor over full blocks and a ragged end exercises both launches."""
+    shapes = [(2048,), (1030,), (3,)]
+    kwargs = dict(lr=1e-2, weight_decay=0.1)
+    monkeypatch.setattr(fused, "VECTORIZE", vectorize)
+    run = trajectory(ddlopt.torch.Adam, 20, 2, shapes=shapes, fused=True, **kwargs)
+    monkeypatch.setattr(fused, "VECTORIZE", not vectorize)
+    other = trajectory(ddlopt.torch.Adam, 20, 2, shapes=shapes, fused=True, **kwargs)
+    assert same_bits(run, other)
+
+
+def test_a_view_off_the_16_byte_grid_is_not_hinted_and_still_right():
+    """A contiguous view one float into its storage is 4-byte aligned only: the table must
+    not promise 16 (on a GPU a vector load there faults or reads the wrong bytes)."""
+    storage = torch.zeros(2049)
+    w = storage[1:].requires_grad_()
+    reference = torch.zeros(2048, requires_grad=True)
+    ours, theirs = ddlopt.torch.SGD([w], lr=0.1, fused=True), torch.optim.SGD([reference], lr=0.1)
+    for opt, p in ((ours, w), (theirs, reference)):
+        p.grad = torch.linspace(-1, 1, 2048)
+        opt.step()
+    table = ours._launch_tables[0]["plain"]
+    assert table.align == 1 and torch.equal(w.detach(), reference.detach())

@@ -13,55 +13,99 @@ streams its ``BLOCK`` elements through the update: each byte of state is read on
 written once, the least the step can move (the *floor*). This is PyTorch's
 ``multi_tensor_apply`` (from NVIDIA's Apex; torch's foreach and fused kernels use it) written
 in Triton.
+
+Two compile-time flags let a GPU move those bytes 16 at a time (one ``ld.global.v4``
+instead of four 4-byte loads): ``EVEN``, a launch whose blocks are all full, so that no
+element needs a mask (the host launches a group's ragged last blocks separately, masked),
+and ``ALIGN = 16``, every tensor starting on a 16-byte boundary (the host checks), which
+the compiler cannot know of an address read from a table. Neither changes a number.
 """
 
 import triton
 import triton.language as tl
 
+FLOAT_PTR = tl.constexpr(tl.pointer_type(tl.float32))  # what an address in the table points to
 
-# Every kernel begins with the same five lines, written out in each rather than called
+
+# Every kernel begins with the same lines, written out in each rather than called
 # (a call to a jitted helper costs milliseconds in Triton's interpreter, which the tests use):
 #   program = tl.program_id(0)                    which block of the launch this is
 #   tensor = tl.load(block_tensor + program)      the table says which tensor ...
-#   offsets = start + tl.arange(0, BLOCK)         ... and which of its elements
-#   mask = offsets < numel                        the tensor's last block is ragged
+#   offsets = start + tl.arange(0, BLOCK)         ... and which of its elements (a block
+#                                                 starts at a multiple of BLOCK: hinted)
+#   mask = None if EVEN else offsets < numel      only a tensor's last block is ragged
 #   tl.load(addresses + role * n_tensors + tensor).to(tl.pointer_type(tl.float32))
-#                                                 an int64 address becomes a float32*
+#                                                 an int64 address becomes a float32*,
+#                                                 hinted to be a multiple of ALIGN bytes
 
 
 @triton.jit
+def power(base, exponent):
+    """``base ** exponent`` for a float64 base and an integer exponent, by squaring: the
+    multiplications of ``ddlopt.torch.fused.power``, in its order (the same bits)."""
+    result = base * 0.0 + 1.0                                  # 1.0, a float64 like base
+    while exponent > 0:
+        if exponent % 2 == 1:
+            result = result * base
+        base = base * base
+        exponent = exponent // 2
+    return result
+
+
+@triton.jit
+def bias_corrections(t, lr_bits, beta1_bits, beta2_bits):
+    """``(lr / (1 - beta1^t), sqrt(1 - beta2^t))`` in float64, rounded once to float32: the
+    arithmetic of ``ddlopt.torch.fused.adam_scalars``, on the device."""
+    lr = lr_bits.to(tl.int64).to(tl.float64, bitcast=True)     # the float64s, from their bits
+    beta1 = beta1_bits.to(tl.int64).to(tl.float64, bitcast=True)
+    beta2 = beta2_bits.to(tl.int64).to(tl.float64, bitcast=True)
+    step_size = lr / (1.0 - power(beta1, t))                   # float64 / and sqrt round
+    bias_correction2_sqrt = tl.sqrt(1.0 - power(beta2, t))     # correctly, as Python's do
+    return step_size.to(tl.float32), bias_correction2_sqrt.to(tl.float32)
+
+
+@triton.jit(do_not_specialize=["lr_bits", "beta1_bits", "beta2_bits"])  # bits vary
 def adam_kernel(addresses, n_tensors, block_tensor, block_start, numels, scalars,
-                step_size, bias_correction2_sqrt,
+                step_size, bias_correction2_sqrt, lr_bits, beta1_bits, beta2_bits,
                 beta2, one_minus_beta1, one_minus_beta2, eps, weight_decay, decay_factor,
-                BLOCK: tl.constexpr, AMSGRAD: tl.constexpr, MAXIMIZE: tl.constexpr,
-                DECOUPLED: tl.constexpr, PER_TENSOR: tl.constexpr):
+                BLOCK: tl.constexpr, EVEN: tl.constexpr, ALIGN: tl.constexpr,
+                AMSGRAD: tl.constexpr, MAXIMIZE: tl.constexpr,
+                DECOUPLED: tl.constexpr, PER_TENSOR: tl.constexpr, DEVICE_STEPS: tl.constexpr):
     """Adam (AdamW with DECOUPLED, AMSGrad with AMSGRAD) on one block of one tensor.
 
     ``step_size = lr / (1 - beta1^t)`` and ``bias_correction2_sqrt = sqrt(1 - beta2^t)``:
-    the bias corrections, computed on the host in float64 when every tensor has the same
-    step count t (the usual case). With PER_TENSOR they are read for each tensor from the
-    float32 table ``scalars[tensor]`` instead: where the counts differ, or with
-    capturable=True, where the device computes the table, so that a CUDA graph can replay
-    the step. The other scalars come computed in float64 too (``1 - beta2``, ``decay_factor
-    = 1 - lr * weight_decay``), as torch computes them: ``1 - beta2`` taken in float32 would
-    be off by 1e-5 relative.
+    the bias corrections, computed in float64 and rounded once to float32, in one of three
+    places. On the host, passed as two numbers, when every tensor has the same step count t
+    (the usual case); on the host, as a float32 table ``scalars[tensor]`` (PER_TENSOR), where
+    the counts differ; or here (DEVICE_STEPS, capturable=True), from each tensor's step
+    count read on the device (its address is the last role of the table), so that nothing
+    waits for the host and a CUDA graph can replay the step. Here ``lr`` and the betas
+    arrive as the bits of Python's float64 (a kernel's float arguments are float32), and
+    ``bias_corrections`` does the host's arithmetic operation for operation: the same bits.
+    The other scalars come computed in float64 too (``1 - beta2``, ``decay_factor = 1 - lr *
+    weight_decay``), as torch computes them: ``1 - beta2`` taken in float32 would be off by
+    1e-5 relative.
     """
     program = tl.program_id(0)
     tensor = tl.load(block_tensor + program)
-    offsets = tl.load(block_start + program) + tl.arange(0, BLOCK)
-    mask = offsets < tl.load(numels + tensor)
+    offsets = tl.multiple_of(tl.load(block_start + program), BLOCK) + tl.arange(0, BLOCK)
+    mask = None if EVEN else offsets < tl.load(numels + tensor)
     base = addresses + tensor                                  # role r at base + r * n_tensors
-    param_ptr = tl.load(base).to(tl.pointer_type(tl.float32)) + offsets
-    exp_avg_ptr = tl.load(base + 2 * n_tensors).to(tl.pointer_type(tl.float32)) + offsets
-    exp_avg_sq_ptr = tl.load(base + 3 * n_tensors).to(tl.pointer_type(tl.float32)) + offsets
+    param_ptr = tl.multiple_of(tl.load(base).to(FLOAT_PTR), ALIGN) + offsets
+    exp_avg_ptr = tl.multiple_of(tl.load(base + 2 * n_tensors).to(FLOAT_PTR), ALIGN) + offsets
+    exp_avg_sq_ptr = tl.multiple_of(tl.load(base + 3 * n_tensors).to(FLOAT_PTR), ALIGN) + offsets
     param = tl.load(param_ptr, mask=mask)                      # read: 4 bytes each ...
-    grad_ptr = tl.load(base + n_tensors).to(tl.pointer_type(tl.float32)) + offsets
+    grad_ptr = tl.multiple_of(tl.load(base + n_tensors).to(FLOAT_PTR), ALIGN) + offsets
     grad = tl.load(grad_ptr, mask=mask)
     exp_avg = tl.load(exp_avg_ptr, mask=mask)
     exp_avg_sq = tl.load(exp_avg_sq_ptr, mask=mask)
     if PER_TENSOR:                                             # else: the arguments
         step_size = tl.load(scalars + 2 * tensor)              # lr / bias_correction1
         bias_correction2_sqrt = tl.load(scalars + 2 * tensor + 1)
+    if DEVICE_STEPS:                                           # the step count t, on the device
+        step_ptr = tl.load(base + (5 if AMSGRAD else 4) * n_tensors).to(FLOAT_PTR)
+        step_size, bias_correction2_sqrt = bias_corrections(
+            tl.load(step_ptr).to(tl.int64), lr_bits, beta1_bits, beta2_bits)
 
     if MAXIMIZE:                                               # constexpr: compiled away
         grad = -grad
@@ -75,7 +119,7 @@ def adam_kernel(addresses, n_tensors, block_tensor, block_start, numels, scalars
     exp_avg_sq = exp_avg_sq * beta2 + one_minus_beta2 * grad * grad  # v = b2 v + (1-b2) g^2
     second = exp_avg_sq
     if AMSGRAD:                                                # v_hat = max(v_hat, v)
-        max_ptr = tl.load(base + 4 * n_tensors).to(tl.pointer_type(tl.float32)) + offsets
+        max_ptr = tl.multiple_of(tl.load(base + 4 * n_tensors).to(FLOAT_PTR), ALIGN) + offsets
         second = tl.maximum(tl.load(max_ptr, mask=mask), exp_avg_sq)
         tl.store(max_ptr, second, mask=mask)
     denom = tl.sqrt(second) / bias_correction2_sqrt + eps
@@ -89,7 +133,8 @@ def adam_kernel(addresses, n_tensors, block_tensor, block_start, numels, scalars
 @triton.jit
 def sgd_kernel(addresses, n_tensors, block_tensor, block_start, numels,
                lr, momentum, one_minus_dampening, weight_decay,
-               BLOCK: tl.constexpr, MOMENTUM: tl.constexpr, FIRST_STEP: tl.constexpr,
+               BLOCK: tl.constexpr, EVEN: tl.constexpr, ALIGN: tl.constexpr,
+               MOMENTUM: tl.constexpr, FIRST_STEP: tl.constexpr,
                NESTEROV: tl.constexpr, MAXIMIZE: tl.constexpr):
     """SGD with momentum (torch.optim.SGD's form) on one block of one tensor.
 
@@ -98,18 +143,18 @@ def sgd_kernel(addresses, n_tensors, block_tensor, block_start, numels,
     """
     program = tl.program_id(0)
     tensor = tl.load(block_tensor + program)
-    offsets = tl.load(block_start + program) + tl.arange(0, BLOCK)
-    mask = offsets < tl.load(numels + tensor)
+    offsets = tl.multiple_of(tl.load(block_start + program), BLOCK) + tl.arange(0, BLOCK)
+    mask = None if EVEN else offsets < tl.load(numels + tensor)
     base = addresses + tensor                                  # role r at base + r * n_tensors
-    param_ptr = tl.load(base).to(tl.pointer_type(tl.float32)) + offsets
+    param_ptr = tl.multiple_of(tl.load(base).to(FLOAT_PTR), ALIGN) + offsets
     param = tl.load(param_ptr, mask=mask)
-    grad_ptr = tl.load(base + n_tensors).to(tl.pointer_type(tl.float32)) + offsets
+    grad_ptr = tl.multiple_of(tl.load(base + n_tensors).to(FLOAT_PTR), ALIGN) + offsets
     grad = tl.load(grad_ptr, mask=mask)
     if MAXIMIZE:
         grad = -grad
     grad = grad + weight_decay * param
     if MOMENTUM:
-        buffer_ptr = tl.load(base + 2 * n_tensors).to(tl.pointer_type(tl.float32)) + offsets
+        buffer_ptr = tl.multiple_of(tl.load(base + 2 * n_tensors).to(FLOAT_PTR), ALIGN) + offsets
         if FIRST_STEP:
             buffer = grad
         else:
@@ -125,7 +170,8 @@ def sgd_kernel(addresses, n_tensors, block_tensor, block_start, numels,
 @triton.jit
 def rmsprop_kernel(addresses, n_tensors, block_tensor, block_start, numels,
                    lr, alpha, one_minus_alpha, eps, weight_decay, momentum,
-                   BLOCK: tl.constexpr, CENTERED: tl.constexpr, MOMENTUM: tl.constexpr,
+                   BLOCK: tl.constexpr, EVEN: tl.constexpr, ALIGN: tl.constexpr,
+                   CENTERED: tl.constexpr, MOMENTUM: tl.constexpr,
                    MAXIMIZE: tl.constexpr):
     """RMSprop (torch.optim.RMSprop's form) on one block of one tensor.
 
@@ -133,13 +179,13 @@ def rmsprop_kernel(addresses, n_tensors, block_tensor, block_start, numels,
     """
     program = tl.program_id(0)
     tensor = tl.load(block_tensor + program)
-    offsets = tl.load(block_start + program) + tl.arange(0, BLOCK)
-    mask = offsets < tl.load(numels + tensor)
+    offsets = tl.multiple_of(tl.load(block_start + program), BLOCK) + tl.arange(0, BLOCK)
+    mask = None if EVEN else offsets < tl.load(numels + tensor)
     base = addresses + tensor                                  # role r at base + r * n_tensors
-    param_ptr = tl.load(base).to(tl.pointer_type(tl.float32)) + offsets
-    square_avg_ptr = tl.load(base + 2 * n_tensors).to(tl.pointer_type(tl.float32)) + offsets
+    param_ptr = tl.multiple_of(tl.load(base).to(FLOAT_PTR), ALIGN) + offsets
+    square_avg_ptr = tl.multiple_of(tl.load(base + 2 * n_tensors).to(FLOAT_PTR), ALIGN) + offsets
     param = tl.load(param_ptr, mask=mask)
-    grad_ptr = tl.load(base + n_tensors).to(tl.pointer_type(tl.float32)) + offsets
+    grad_ptr = tl.multiple_of(tl.load(base + n_tensors).to(FLOAT_PTR), ALIGN) + offsets
     grad = tl.load(grad_ptr, mask=mask)
     if MAXIMIZE:
         grad = -grad
@@ -147,7 +193,7 @@ def rmsprop_kernel(addresses, n_tensors, block_tensor, block_start, numels,
     square_avg = tl.load(square_avg_ptr, mask=mask) * alpha + one_minus_alpha * grad * grad
     tl.store(square_avg_ptr, square_avg, mask=mask)
     if CENTERED:                                               # subtract the mean's square
-        grad_avg_ptr = tl.load(base + 3 * n_tensors).to(tl.pointer_type(tl.float32)) + offsets
+        grad_avg_ptr = tl.multiple_of(tl.load(base + 3 * n_tensors).to(FLOAT_PTR), ALIGN) + offsets
         grad_avg = tl.load(grad_avg_ptr, mask=mask)
         grad_avg = tl.where(one_minus_alpha < 0.5,             # torch.lerp's two forms
                             grad_avg + one_minus_alpha * (grad - grad_avg),
@@ -157,7 +203,7 @@ def rmsprop_kernel(addresses, n_tensors, block_tensor, block_start, numels,
     else:
         avg = tl.sqrt(square_avg) + eps
     if MOMENTUM:
-        buffer_ptr = tl.load(base + 4 * n_tensors).to(tl.pointer_type(tl.float32)) + offsets
+        buffer_ptr = tl.multiple_of(tl.load(base + 4 * n_tensors).to(FLOAT_PTR), ALIGN) + offsets
         buffer = tl.load(buffer_ptr, mask=mask) * momentum + grad / avg
         tl.store(buffer_ptr, buffer, mask=mask)
         param = param - lr * buffer

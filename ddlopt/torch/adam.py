@@ -111,7 +111,7 @@ class Adam(TwinOptimizer):
     _foreach = functools.partialmethod(_update, foreach=True)
 
     def _fused(self, params, grads, states, group, tables):
-        torch._foreach_add_([s["step"] for s in states], 1)  # on the device if capturable
+        fused_steps.count_steps(states)   # on the device if capturable
         table = tables.setdefault("adam", fused_steps.LaunchTable())
         fused_steps.adam_step(table, params, grads, states, group)
 

@@ -3,9 +3,9 @@
 The kernels live in :mod:`ddlopt.torch._triton_kernels` (read them there: one per
 optimizer, commented line by line). This module is the host side: it decides where a fused
 step can run, builds the table of addresses and blocks the kernel walks (see the kernels'
-module docstring), and, with ``capturable=True``, computes the bias corrections with tensor
-operations on the device so that no step reads a number back to the host and the whole step
-can be captured in a CUDA graph.
+module docstring), and passes the bias corrections: computed here, or, with
+``capturable=True``, left to the kernel, which reads the step counts on the device, so that
+no step reads a number back to the host and the whole step can be captured in a CUDA graph.
 
 Where a fused step runs: on CUDA tensors in float32, with Triton installed. Elsewhere the
 optimizer warns once (UserWarning) and takes the foreach path, as the numbers are the same.
@@ -14,18 +14,44 @@ Tests (and chapter 10) run the kernels on CPU tensors through Triton's interpret
 ``ddlopt.torch.fused.INTERPRET_ON_CPU = True``).
 """
 
+import contextlib
 import math
 import os
+import struct
 import warnings
 
 import torch
 
-__all__ = ["INTERPRET_ON_CPU", "triton_available", "fused_runs_here", "adam_step", "sgd_step",
-           "rmsprop_step", "adam_scalars", "block_table"]
+__all__ = ["INTERPRET_ON_CPU", "VECTORIZE", "triton_available", "fused_runs_here", "adam_step",
+           "sgd_step", "rmsprop_step", "adam_scalars", "count_steps", "power", "float_bits",
+           "block_table", "launch_settings"]
 
 INTERPRET_ON_CPU = os.environ.get("DDLOPT_FUSED_INTERPRET") == "1"
 BLOCK_CUDA = 2048      # elements per program on a GPU: 8 KiB of each role per program
+NUM_WARPS_CUDA = 4     # 128 threads a program: 16 elements, four 16-byte vectors, each
 BLOCK_INTERPRETED = 1024
+# Full blocks in a launch of their own, without masks, and addresses hinted 16-byte aligned
+# where they are: the compiler then moves 16 bytes per load. False: one masked launch with
+# no hints, 4-byte loads (the same numbers; benchmarks.optim_step times both).
+VECTORIZE = True
+
+
+@contextlib.contextmanager
+def launch_settings(**settings):
+    """Other launch settings for a while: ``with launch_settings(VECTORIZE=False): ...``.
+    They are read when a launch table is built, on an optimizer's first fused step, and
+    that optimizer keeps them after (benchmarks.optim_step times them this way)."""
+    unknown = set(settings) - {"VECTORIZE", "BLOCK_CUDA", "NUM_WARPS_CUDA"}
+    if unknown:
+        raise ValueError(f"unknown launch settings {sorted(unknown)}; known: VECTORIZE, "
+                         "BLOCK_CUDA, NUM_WARPS_CUDA")
+    module = globals()
+    saved = {k: module[k] for k in settings}
+    module.update(settings)
+    try:
+        yield
+    finally:
+        module.update(saved)
 
 
 def triton_available():
@@ -44,30 +70,43 @@ def _kernels():
 def fused_runs_here(tensors):
     """True where the Triton kernels can run on ``tensors``; False (the caller warns and
     falls back) where they cannot. Raises where fused was asked for on CUDA without Triton."""
-    if not tensors or any(t.dtype != torch.float32 for t in tensors):
+    if not tensors:
         return False
-    if all(t.is_cuda for t in tensors):
+    on_cuda = tensors[0].is_cuda    # one pass over the tensors: this runs every step
+    if not all(t.is_cuda == on_cuda and t.dtype == torch.float32 for t in tensors):
+        return False                 # mixed devices, or not float32
+    if on_cuda:
         if not triton_available():
             raise RuntimeError("fused=True on CUDA needs Triton (pip install triton, the "
                                "version your torch names); or pass fused=False")
         return True
     interpreting = os.environ.get("TRITON_INTERPRET") == "1"
-    return INTERPRET_ON_CPU and interpreting and all(t.device.type == "cpu" for t in tensors) \
+    return INTERPRET_ON_CPU and interpreting and all(t.is_cpu for t in tensors) \
         and triton_available()
 
 
-def block_table(numels, block):
-    """For each block of the launch: which tensor, and where in it the block starts."""
+def block_table(numels, block, full=None):
+    """For each block of the launch: which tensor, and where in it the block starts.
+    ``full=True``: only the blocks that hold ``block`` elements; ``False``: only the others
+    (each tensor's ragged last block); None: all."""
     counts = torch.tensor([math.ceil(n / block) for n in numels], dtype=torch.int64)
     block_tensor = torch.repeat_interleave(torch.arange(len(numels), dtype=torch.int32), counts)
     first_block = torch.cumsum(counts, 0) - counts   # index of each tensor's first block
     block_start = (torch.arange(int(counts.sum())) - first_block[block_tensor.long()]) * block
+    if full is not None:
+        sizes = torch.tensor(numels, dtype=torch.int64)[block_tensor.long()]
+        keep = (block_start + block <= sizes) == full
+        block_tensor, block_start = block_tensor[keep], block_start[keep]
     return block_tensor, block_start
 
 
 class LaunchTable:
     """The addresses, sizes and blocks of one group's tensors, on their device. Rebuilt only
-    when an address changes (a gradient reallocated), so a steady loop builds it once."""
+    when an address changes (a gradient reallocated), so a steady loop builds it once.
+
+    With VECTORIZE a step is two launches of the kernel: the full blocks (EVEN, no masks)
+    and the ragged last blocks (masked); either is skipped where it has no block.
+    VECTORIZE, BLOCK_CUDA and NUM_WARPS_CUDA are read when the table is built."""
 
     def __init__(self):
         self.key = None
@@ -85,60 +124,102 @@ class LaunchTable:
                                      "states; got a tensor with strides "
                                      f"{tuple(t.stride())}")
         self.block = BLOCK_CUDA if device.type == "cuda" else BLOCK_INTERPRETED
-        block_tensor, block_start = block_table(numels, self.block)
+        self.num_warps = NUM_WARPS_CUDA if device.type == "cuda" else 4
+        # a torch allocation starts 512-byte aligned, a view into one may not: check
+        self.align = 16 if VECTORIZE and all(a % 16 == 0 for a in addresses) else 1
+        splits = (True, False) if VECTORIZE else (None,)
+        self.launches = []                          # (EVEN, block_tensor, block_start)
+        for full in splits:
+            block_tensor, block_start = block_table(numels, self.block, full)
+            if block_tensor.numel():
+                self.launches.append((bool(full), block_tensor.to(device),
+                                      block_start.to(device)))
         self.addresses = torch.tensor(addresses, dtype=torch.int64).to(device)
         self.numels = torch.tensor(numels, dtype=torch.int64).to(device)
-        self.block_tensor, self.block_start = block_tensor.to(device), block_start.to(device)
         self.n_tensors, self.key = len(numels), key
         return self
 
     def launch(self, kernel, *args, **constexprs):
-        grid = (self.block_tensor.numel(),)
-        kernel[grid](self.addresses, self.n_tensors, self.block_tensor, self.block_start,
-                     self.numels, *args, BLOCK=self.block, **constexprs)
+        for even, block_tensor, block_start in self.launches:
+            kernel[(block_tensor.numel(),)](
+                self.addresses, self.n_tensors, block_tensor, block_start, self.numels, *args,
+                BLOCK=self.block, EVEN=even, ALIGN=self.align, num_warps=self.num_warps,
+                **constexprs)
 
 
-def adam_scalars(steps, lr, beta1, beta2, capturable, device):
-    """Per tensor: (lr / (1 - beta1^t), sqrt(1 - beta2^t)) as a float32 (n, 2) table.
+_ONE = torch.tensor(1.0)
 
-    Both ways compute in float64 and round once to float32, so they give the same numbers:
-    from the step counts read on the host, or (capturable) with tensor operations on the
-    device, where the step counts live, so that nothing waits for the host.
-    """
-    if capturable:
-        t = torch.stack(steps).to(torch.float64)
-        step_sizes = lr / (1 - torch.pow(beta1, t))
-        return torch.stack([step_sizes, torch.sqrt(1 - torch.pow(beta2, t))], 1).float()
-    t = [s.item() for s in steps]
-    table = [(lr / (1 - beta1**k), math.sqrt(1 - beta2**k)) for k in t]
+
+def count_steps(states):
+    """Add one to each tensor's step count: on the device with capturable=True, on the host
+    otherwise, where adding a 0-d tensor is about four times faster than adding the Python
+    number 1 (torch.optim's fused Adam does the same)."""
+    steps = [s["step"] for s in states]
+    if steps[0].is_cpu:
+        torch._foreach_add_(steps, _ONE, alpha=1.0)
+    else:
+        torch._foreach_add_(steps, 1)
+
+
+def power(base, exponent):
+    """``base ** exponent`` for an integer exponent, by squaring, in float64. The kernel's
+    ``power`` does these multiplications in this order: the host and the device agree to
+    the bit, which ``base ** exponent`` (C's pow) would not promise."""
+    result = 1.0
+    while exponent > 0:
+        if exponent % 2 == 1:
+            result = result * base
+        base = base * base
+        exponent = exponent // 2
+    return result
+
+
+def adam_scalars(steps, lr, beta1, beta2, device):
+    """Per tensor: (lr / (1 - beta1^t), sqrt(1 - beta2^t)) as a float32 (n, 2) table, from
+    step counts read on the host, computed in float64 and rounded once to float32. With
+    capturable=True the kernel computes the same numbers itself (``bias_corrections``)."""
+    table = [(lr / (1 - power(beta1, k)), math.sqrt(1 - power(beta2, k)))
+             for k in (int(s) for s in steps)]
     return torch.tensor(table, dtype=torch.float64).to(torch.float32).to(device)
+
+
+def float_bits(x):
+    """The 64 bits of a Python float as an int: how a float64 reaches a Triton kernel,
+    whose float arguments are float32."""
+    return struct.unpack("<q", struct.pack("<d", float(x)))[0]
 
 
 def adam_step(table, params, grads, states, group):
     """One fused Adam/AdamW step over a group (state steps already counted). The bias
     corrections go to the kernel as two numbers when every tensor has the same step count
-    and nothing must stay on the device; as a per-tensor table otherwise."""
+    on the host; as a per-tensor table where the counts differ; and not at all with
+    capturable=True, where the kernel reads the counts (the table's last role)."""
     beta1, beta2 = group["betas"]
     roles = [params, grads, [s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states]]
     if group["amsgrad"]:
         roles.append([s["max_exp_avg_sq"] for s in states])
-    table.update(roles, params[0].device)
     steps = [s["step"] for s in states]
-    counts = None if group["capturable"] else {s.item() for s in steps}
-    if counts is not None and len(counts) == 1:   # one step count: no table to copy over
-        scalars, per_tensor = table.addresses, False   # (a placeholder pointer, unused)
-        step_size, bias_correction2_sqrt = adam_scalars(steps[:1], group["lr"], beta1, beta2,
-                                                        False, "cpu")[0].tolist()
-    else:
-        scalars, per_tensor = adam_scalars(steps, group["lr"], beta1, beta2,
-                                           group["capturable"], params[0].device), True
-        step_size = bias_correction2_sqrt = 0.0
+    capturable = group["capturable"]
+    if capturable:
+        roles.append(steps)
+    table.update(roles, params[0].device)
+    counts = set() if capturable else {s.item() for s in steps}
+    scalars, per_tensor = table.addresses, False   # (a placeholder pointer, unused)
+    step_size = bias_correction2_sqrt = 0.0
+    if len(counts) == 1:                           # one step count: no table to copy over
+        step_size, bias_correction2_sqrt = adam_scalars(counts, group["lr"], beta1, beta2,
+                                                        "cpu")[0].tolist()
+    elif counts:
+        scalars = adam_scalars([s.item() for s in steps], group["lr"], beta1, beta2,
+                               params[0].device)
+        per_tensor = True
     weight_decay = group["weight_decay"]
     table.launch(_kernels().adam_kernel, scalars, step_size, bias_correction2_sqrt,
+                 float_bits(group["lr"]), float_bits(beta1), float_bits(beta2),
                  beta2, 1 - beta1, 1 - beta2, group["eps"], weight_decay,
                  1 - group["lr"] * weight_decay, AMSGRAD=group["amsgrad"],
                  MAXIMIZE=group["maximize"], DECOUPLED=group["decoupled_weight_decay"],
-                 PER_TENSOR=per_tensor)
+                 PER_TENSOR=per_tensor, DEVICE_STEPS=capturable)
 
 
 def sgd_step(table, params, grads, states, group, first_step):

@@ -61,7 +61,7 @@ class RMSprop(TwinOptimizer):
 
     def _foreach(self, params, grads, states, group):
         alpha = group["alpha"]
-        torch._foreach_add_([s["step"] for s in states], 1)
+        fused_steps.count_steps(states)   # on the device if capturable
         if group["maximize"]:
             grads = torch._foreach_neg(grads)
         if group["weight_decay"] != 0:
@@ -86,6 +86,6 @@ class RMSprop(TwinOptimizer):
             torch._foreach_addcdiv_(params, grads, avg, value=-group["lr"])
 
     def _fused(self, params, grads, states, group, tables):
-        torch._foreach_add_([s["step"] for s in states], 1)
+        fused_steps.count_steps(states)   # on the device if capturable
         fused_steps.rmsprop_step(tables.setdefault("rmsprop", fused_steps.LaunchTable()),
                                  params, grads, states, group)
