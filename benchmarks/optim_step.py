@@ -117,7 +117,14 @@ def captured(step):
     graph = torch.cuda.CUDAGraph()
     with torch.cuda.graph(graph):
         step()
-    return graph.replay
+
+    def replay():
+        graph.replay()
+    # The graph holds raw addresses, not the tensors: keep the optimizer (through its bound
+    # step: parameters, gradients, state, launch tables) alive as long as the replay is, or
+    # the allocator may hand their memory back to the driver and a replay then faults.
+    replay.optimizer_step = step
+    return replay
 
 
 def numpy_stepper(cls, kwargs, sizes):
