@@ -14,8 +14,10 @@ stops at a broken part: it records the error and goes on. In order:
 3. the bandwidth probes (copy, in-place, triad) and W, the fastest;
 4. ``benchmarks.optim_step`` at (268M, 16), (134M, 200), (16M, 64) and (1M, 8) parameters
    and tensors, for SGD with momentum, Adam, AdamW and RMSprop, every path;
-5. ddlopt's fused Adam under other launch settings (BLOCK, num_warps), at two sizes;
-6. the targets of chapter 10 against what was measured, last.
+5. the host's time per step (many tiny tensors: the device has nothing to do), with a
+   profile of where ddlopt's goes;
+6. ddlopt's fused Adam under other launch settings (BLOCK, num_warps), at two sizes;
+7. the targets of chapter 10 against what was measured, last.
 
 It writes ``OUT/optim_step_<device>_<date>.json`` (the rows chapter 10 reads) and
 ``OUT/gpu_run_<device>_<date>.json`` (the checks, the machine and the targets); the shell
@@ -93,6 +95,43 @@ def judge(rows, sizes):
                              tensors=size[1], limit=limit, kind=kind, value=value,
                              met=None if value is None else bool(met)))
     return verdicts
+
+
+def host_overhead(device, counts, repeats, block, say=print):
+    """Seconds per step of Adam over ``n`` tensors of 256 values each, for n in ``counts``:
+    the device's work is nothing, so this is what the host spends on a step (the Python
+    around the kernels and their launches). A cProfile of ddlopt's fused step at the largest
+    n shows where that time goes."""
+    import cProfile
+    import io
+    import pstats
+
+    import ddlopt.torch
+    import torch
+    from benchmarks import optim_step
+    rows = []
+    for n in counts:
+        makers = {
+            ("torch.optim", "fused"): lambda: optim_step.torch_stepper(
+                torch.optim.Adam, dict(lr=1e-3), [256] * n, device, fused=True),
+            ("ddlopt", "fused"): lambda: optim_step.torch_stepper(
+                ddlopt.torch.Adam, dict(lr=1e-3), [256] * n, device, fused=True)}
+        if device == "cuda":
+            makers.update(optim_step.graph_paths([256] * n))
+        for (library, path), seconds in optim_step.time_paths(makers, device, repeats,
+                                                              block).items():
+            rows.append(dict(tensors=n, library=library, path=path, us=round(seconds * 1e6, 1)))
+            say(f"Adam, {n:>4} tensors of 256 values: {library:<12}{path:<20}"
+                f"{seconds * 1e6:>9.1f} us per step")
+    step = optim_step.torch_stepper(ddlopt.torch.Adam, dict(lr=1e-3), [256] * max(counts),
+                                    device, fused=True)
+    step()
+    profile = cProfile.Profile()
+    profile.runcall(lambda: [step() for _ in range(block)])
+    text = io.StringIO()
+    pstats.Stats(profile, stream=text).sort_stats("tottime").print_stats(12)
+    say(text.getvalue())
+    return rows
 
 
 def machine(device):
@@ -195,6 +234,8 @@ def main(argv=None):
                 errors.update(result[1])
                 step_path.write_text(json.dumps({**meta, "rows": rows, "errors": errors},
                                                 indent=1) + "\n")
+        report["host"] = section("host time of a step", lambda: host_overhead(
+            device, (8, 64, 200), repeats, 1 if args.dry_run else 200, say=say))
         config_sizes = [sizes[role] for role in CONFIG_ROLES]
         result = section("fused Adam launch settings", lambda: optim_step.run(
             device, config_sizes, repeats=repeats, block=block, bandwidth=bandwidth, say=say,
