@@ -65,23 +65,26 @@ def bias_corrections(t, lr_bits, beta1_bits, beta2_bits):
 
 
 @triton.jit(do_not_specialize=["lr_bits", "beta1_bits", "beta2_bits"])  # bits vary
-def adam_kernel(addresses, n_tensors, block_tensor, block_start, numels,
-                lr_bits, beta1_bits, beta2_bits,
+def adam_kernel(addresses, n_tensors, block_tensor, block_start, numels, scalars,
+                step_size, bias_correction2_sqrt, lr_bits, beta1_bits, beta2_bits,
                 beta2, one_minus_beta1, one_minus_beta2, eps, weight_decay, decay_factor,
                 BLOCK: tl.constexpr, EVEN: tl.constexpr, ALIGN: tl.constexpr,
-                AMSGRAD: tl.constexpr, MAXIMIZE: tl.constexpr, DECOUPLED: tl.constexpr):
+                AMSGRAD: tl.constexpr, MAXIMIZE: tl.constexpr,
+                DECOUPLED: tl.constexpr, PER_TENSOR: tl.constexpr, DEVICE_STEPS: tl.constexpr):
     """Adam (AdamW with DECOUPLED, AMSGrad with AMSGRAD) on one block of one tensor.
 
-    Roles: 0 param, 1 grad, 2 exp_avg, 3 exp_avg_sq, (4 max_exp_avg_sq,) and last the
-    tensor's step count t, a float32 on the device. The bias corrections ``step_size = lr /
-    (1 - beta1^t)`` and ``bias_correction2_sqrt = sqrt(1 - beta2^t)`` are computed here, in
-    float64, from t: nothing waits for the host, so a CUDA graph can replay the step, and
-    tensors whose counts differ (one that missed a gradient) need nothing special. ``lr``
-    and the betas arrive as the bits of Python's float64 (a kernel's float arguments are
-    float32), and ``bias_corrections`` repeats the host's arithmetic operation for operation
-    (``ddlopt.torch.fused.adam_scalars``): the same bits. The other scalars come computed in
-    float64 too (``1 - beta2``, ``decay_factor = 1 - lr * weight_decay``), as torch computes
-    them: ``1 - beta2`` taken in float32 would be off by 1e-5 relative.
+    ``step_size = lr / (1 - beta1^t)`` and ``bias_correction2_sqrt = sqrt(1 - beta2^t)``:
+    the bias corrections, computed in float64 and rounded once to float32, in one of three
+    places. On the host, passed as two numbers, when every tensor has the same step count t
+    (the usual case); on the host, as a float32 table ``scalars[tensor]`` (PER_TENSOR), where
+    the counts differ; or here (DEVICE_STEPS, capturable=True), from each tensor's step
+    count read on the device (its address is the last role of the table), so that nothing
+    waits for the host and a CUDA graph can replay the step. Here ``lr`` and the betas
+    arrive as the bits of Python's float64 (a kernel's float arguments are float32), and
+    ``bias_corrections`` does the host's arithmetic operation for operation: the same bits.
+    The other scalars come computed in float64 too (``1 - beta2``, ``decay_factor = 1 - lr *
+    weight_decay``), as torch computes them: ``1 - beta2`` taken in float32 would be off by
+    1e-5 relative.
     """
     program = tl.program_id(0)
     tensor = tl.load(block_tensor + program)
@@ -96,9 +99,13 @@ def adam_kernel(addresses, n_tensors, block_tensor, block_start, numels,
     grad = tl.load(grad_ptr, mask=mask)
     exp_avg = tl.load(exp_avg_ptr, mask=mask)
     exp_avg_sq = tl.load(exp_avg_sq_ptr, mask=mask)
-    step_ptr = tl.load(base + (5 if AMSGRAD else 4) * n_tensors).to(FLOAT_PTR)
-    step_size, bias_correction2_sqrt = bias_corrections(      # t: the step count
-        tl.load(step_ptr).to(tl.int64), lr_bits, beta1_bits, beta2_bits)
+    if PER_TENSOR:                                             # else: the arguments
+        step_size = tl.load(scalars + 2 * tensor)              # lr / bias_correction1
+        bias_correction2_sqrt = tl.load(scalars + 2 * tensor + 1)
+    if DEVICE_STEPS:                                           # the step count t, on the device
+        step_ptr = tl.load(base + (5 if AMSGRAD else 4) * n_tensors).to(FLOAT_PTR)
+        step_size, bias_correction2_sqrt = bias_corrections(
+            tl.load(step_ptr).to(tl.int64), lr_bits, beta1_bits, beta2_bits)
 
     if MAXIMIZE:                                               # constexpr: compiled away
         grad = -grad

@@ -57,9 +57,8 @@ class Adam(TwinOptimizer):
     check_finite=False)``: torch.optim.Adam's algorithm (see ddlopt.optim.adam).
 
     ``fused=True``: one Triton kernel per param group and step on CUDA float32 tensors
-    (:mod:`ddlopt.torch.fused`), which keeps the step counts on the device and computes the
-    bias corrections there, so that the step can be captured in a CUDA graph
-    (``capturable=True``, which needs fused, is accepted as torch accepts it)."""
+    (:mod:`ddlopt.torch.fused`); ``capturable=True`` (with fused) keeps the step counts and
+    bias corrections on the device, so the step can be captured in a CUDA graph."""
 
     check = staticmethod(check_adam_hyperparameters)
 
@@ -74,9 +73,8 @@ class Adam(TwinOptimizer):
                          foreach, check_finite)
 
     def _init_state(self, p, state, group):
-        # fused: the count lives beside the parameter, where the kernel reads it
-        device = p.device if fused_steps.on_device(group) else None   # as torch.optim
-        state["step"] = torch.tensor(0.0, device=device)
+        # capturable: the count lives beside the parameter, where a CUDA graph can add to it
+        state["step"] = torch.tensor(0.0, device=p.device if group.get("capturable") else None)
         state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
         state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
         if group["amsgrad"]:
@@ -113,7 +111,7 @@ class Adam(TwinOptimizer):
     _foreach = functools.partialmethod(_update, foreach=True)
 
     def _fused(self, params, grads, states, group, tables):
-        fused_steps.count_steps(states)   # on the device if fused
+        fused_steps.count_steps(states)   # on the device if capturable
         table = tables.setdefault("adam", fused_steps.LaunchTable())
         fused_steps.adam_step(table, params, grads, states, group)
 

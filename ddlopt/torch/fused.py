@@ -3,11 +3,9 @@
 The kernels live in :mod:`ddlopt.torch._triton_kernels` (read them there: one per
 optimizer, commented line by line). This module is the host side: it decides where a fused
 step can run, builds the table of addresses and blocks the kernel walks (see the kernels'
-module docstring) and launches them. As in torch.optim, a fused optimizer keeps each
-tensor's step count on the device; the kernel reads it there and computes the bias
-corrections itself, so no step reads a number back to the host and the whole step can be
-captured in a CUDA graph (``capturable=True`` is accepted, as torch's fused optimizers
-accept it, and changes nothing).
+module docstring), and passes the bias corrections: computed here, or, with
+``capturable=True``, left to the kernel, which reads the step counts on the device, so that
+no step reads a number back to the host and the whole step can be captured in a CUDA graph.
 
 Where a fused step runs: on CUDA tensors in float32, with Triton installed. Elsewhere the
 optimizer warns once (UserWarning) and takes the foreach path, as the numbers are the same.
@@ -25,8 +23,8 @@ import warnings
 import torch
 
 __all__ = ["INTERPRET_ON_CPU", "VECTORIZE", "triton_available", "fused_runs_here", "adam_step",
-           "sgd_step", "rmsprop_step", "adam_scalars", "count_steps", "on_device", "power",
-           "float_bits", "block_table", "launch_settings"]
+           "sgd_step", "rmsprop_step", "adam_scalars", "count_steps", "power", "float_bits",
+           "block_table", "launch_settings"]
 
 INTERPRET_ON_CPU = os.environ.get("DDLOPT_FUSED_INTERPRET") == "1"
 BLOCK_CUDA = 2048      # elements per program on a GPU: 8 KiB of each role per program
@@ -125,9 +123,6 @@ class LaunchTable:
                     raise ValueError("fused=True needs contiguous parameters, gradients and "
                                      "states; got a tensor with strides "
                                      f"{tuple(t.stride())}")
-                if t.device != device:   # the kernel would read another device's address
-                    raise ValueError("fused=True needs the state on the parameters' device "
-                                     f"({device}); got a tensor on {t.device}")
         self.block = BLOCK_CUDA if device.type == "cuda" else BLOCK_INTERPRETED
         self.num_warps = NUM_WARPS_CUDA if device.type == "cuda" else 4
         # a torch allocation starts 512-byte aligned, a view into one may not: check
@@ -155,16 +150,10 @@ class LaunchTable:
 _ONE = torch.tensor(1.0)
 
 
-def on_device(group):
-    """Whether a group's step counts live on the parameters' device: with fused=True (the
-    kernel reads them there) or capturable=True, as in torch.optim."""
-    return bool(group.get("fused") or group.get("capturable"))
-
-
 def count_steps(states):
-    """Add one to each tensor's step count: on the device where they live there (fused), on
-    the host otherwise, where adding a 0-d tensor is about four times faster than adding the
-    Python number 1 (torch.optim does the same)."""
+    """Add one to each tensor's step count: on the device with capturable=True, on the host
+    otherwise, where adding a 0-d tensor is about four times faster than adding the Python
+    number 1 (torch.optim's fused Adam does the same)."""
     steps = [s["step"] for s in states]
     if steps[0].is_cpu:
         torch._foreach_add_(steps, _ONE, alpha=1.0)
@@ -185,10 +174,10 @@ def power(base, exponent):
     return result
 
 
-def adam_scalars(steps, lr, beta1, beta2, device="cpu"):
-    """Per step count t in ``steps``: (lr / (1 - beta1^t), sqrt(1 - beta2^t)) as a float32
-    (n, 2) table, computed in float64 and rounded once to float32: on the host, the numbers
-    the kernel computes on the device (``bias_corrections``), to the bit (tested)."""
+def adam_scalars(steps, lr, beta1, beta2, device):
+    """Per tensor: (lr / (1 - beta1^t), sqrt(1 - beta2^t)) as a float32 (n, 2) table, from
+    step counts read on the host, computed in float64 and rounded once to float32. With
+    capturable=True the kernel computes the same numbers itself (``bias_corrections``)."""
     table = [(lr / (1 - power(beta1, k)), math.sqrt(1 - power(beta2, k)))
              for k in (int(s) for s in steps)]
     return torch.tensor(table, dtype=torch.float64).to(torch.float32).to(device)
@@ -201,20 +190,36 @@ def float_bits(x):
 
 
 def adam_step(table, params, grads, states, group):
-    """One fused Adam/AdamW step over a group (state steps already counted, on the device:
-    the kernel reads them, the table's last role, and computes the bias corrections)."""
+    """One fused Adam/AdamW step over a group (state steps already counted). The bias
+    corrections go to the kernel as two numbers when every tensor has the same step count
+    on the host; as a per-tensor table where the counts differ; and not at all with
+    capturable=True, where the kernel reads the counts (the table's last role)."""
     beta1, beta2 = group["betas"]
     roles = [params, grads, [s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states]]
     if group["amsgrad"]:
         roles.append([s["max_exp_avg_sq"] for s in states])
-    roles.append([s["step"] for s in states])
+    steps = [s["step"] for s in states]
+    capturable = group["capturable"]
+    if capturable:
+        roles.append(steps)
     table.update(roles, params[0].device)
+    counts = set() if capturable else {s.item() for s in steps}
+    scalars, per_tensor = table.addresses, False   # (a placeholder pointer, unused)
+    step_size = bias_correction2_sqrt = 0.0
+    if len(counts) == 1:                           # one step count: no table to copy over
+        step_size, bias_correction2_sqrt = adam_scalars(counts, group["lr"], beta1, beta2,
+                                                        "cpu")[0].tolist()
+    elif counts:
+        scalars = adam_scalars([s.item() for s in steps], group["lr"], beta1, beta2,
+                               params[0].device)
+        per_tensor = True
     weight_decay = group["weight_decay"]
-    table.launch(_kernels().adam_kernel,
+    table.launch(_kernels().adam_kernel, scalars, step_size, bias_correction2_sqrt,
                  float_bits(group["lr"]), float_bits(beta1), float_bits(beta2),
                  beta2, 1 - beta1, 1 - beta2, group["eps"], weight_decay,
                  1 - group["lr"] * weight_decay, AMSGRAD=group["amsgrad"],
-                 MAXIMIZE=group["maximize"], DECOUPLED=group["decoupled_weight_decay"])
+                 MAXIMIZE=group["maximize"], DECOUPLED=group["decoupled_weight_decay"],
+                 PER_TENSOR=per_tensor, DEVICE_STEPS=capturable)
 
 
 def sgd_step(table, params, grads, states, group, first_step):

@@ -13,8 +13,8 @@ class RMSprop(TwinOptimizer):
     """``RMSprop(params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
     centered=False, maximize=False, foreach=None, fused=None, capturable=False)``:
     torch.optim.RMSprop's algorithm (see ddlopt.optim.rmsprop); ``fused=True``: one Triton
-    kernel per group (ddlopt.torch.fused), with the step count on the device, so that the
-    step can be captured in a CUDA graph (``capturable=True`` is accepted, with fused)."""
+    kernel per group (ddlopt.torch.fused), ``capturable=True`` keeps the step count on the
+    device."""
 
     check = staticmethod(check_rmsprop_hyperparameters)
 
@@ -28,8 +28,7 @@ class RMSprop(TwinOptimizer):
 
     def _init_state(self, p, state, group):
         zeros = lambda: torch.zeros_like(p, memory_format=torch.preserve_format)  # noqa: E731
-        device = p.device if fused_steps.on_device(group) else None   # as torch.optim
-        state["step"] = torch.tensor(0.0, device=device)
+        state["step"] = torch.tensor(0.0, device=p.device if group.get("capturable") else None)
         state["square_avg"] = zeros()
         if group["momentum"] > 0:
             state["momentum_buffer"] = zeros()
@@ -62,7 +61,7 @@ class RMSprop(TwinOptimizer):
 
     def _foreach(self, params, grads, states, group):
         alpha = group["alpha"]
-        fused_steps.count_steps(states)   # on the device if fused
+        fused_steps.count_steps(states)   # on the device if capturable
         if group["maximize"]:
             grads = torch._foreach_neg(grads)
         if group["weight_decay"] != 0:
@@ -87,6 +86,6 @@ class RMSprop(TwinOptimizer):
             torch._foreach_addcdiv_(params, grads, avg, value=-group["lr"])
 
     def _fused(self, params, grads, states, group, tables):
-        fused_steps.count_steps(states)   # on the device if fused
+        fused_steps.count_steps(states)   # on the device if capturable
         fused_steps.rmsprop_step(tables.setdefault("rmsprop", fused_steps.LaunchTable()),
                                  params, grads, states, group)
