@@ -36,6 +36,7 @@ This module is the test alone, for any framework: ``ddlopt.finder`` runs it on a
 model (NumPy), ``ddlopt.torch.finder`` on a torch model, and ``ddlopt.lr_finder`` picks
 between them. Both import it; neither imports the other.
 """
+
 import math
 import numbers
 
