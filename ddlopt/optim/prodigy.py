@@ -52,34 +52,41 @@ def check_prodigy_hyperparameters(group):
 
 
 def prodigy_update(params, grads, states, group):
-    """One Prodigy step of every parameter in ``params`` (arrays, updated in place), with
-    their ``grads`` and ``states``; ``group`` holds the hyperparameters and the shared
-    estimate (``d``, ``d_max``, ``d_numerator``, ``k``) and is updated too."""
+    """One Prodigy step of every parameter in ``params`` (arrays, updated in place),
+    with their ``grads`` and ``states``; ``group`` holds the hyperparameters and the
+    shared estimate (``d``, ``d_max``, ``d_numerator``, ``k``), updated too."""
     beta1, beta2 = group["betas"]
     beta3 = math.sqrt(beta2) if group["beta3"] is None else group["beta3"]
-    k, d, d0, decay = group["k"], group["d"], group["d0"], group["weight_decay"]
-    bias_correction = (math.sqrt(1 - beta2 ** (k + 1)) / (1 - beta1 ** (k + 1))
-                       if group["use_bias_correction"] else 1.0)
-    dlr = d * group["lr"] * bias_correction           # the step size this step
+    k, d, d0 = group["k"], group["d"], group["d0"]
+    decay = group["weight_decay"]
+    bias_correction = 1.0
+    if group["use_bias_correction"]:
+        bias_correction = (math.sqrt(1 - beta2 ** (k + 1))
+                           / (1 - beta1 ** (k + 1)))
+    dlr = d * group["lr"] * bias_correction      # this step's size, lambda_t
     numerator, denominator = group["d_numerator"] * beta3, 0.0
     for param, grad, state in zip(params, grads, states):
         if "s" not in state:
-            state.update(step=0, s=np.zeros(param.size), p0=param.ravel().copy(),
-                         exp_avg=np.zeros_like(param), exp_avg_sq=np.zeros_like(param))
+            state.update(step=0, s=np.zeros(param.size),
+                         p0=param.ravel().copy(), exp_avg=np.zeros_like(param),
+                         exp_avg_sq=np.zeros_like(param))
         if decay != 0 and not group["decouple"]:
-            grad = grad + decay * param                # an L2 penalty's gradient
-        # <g, theta_0 - theta>: how far the gradients say the solution still is
-        numerator += (d / d0) * dlr * float(np.dot(grad.ravel(), state["p0"] - param.ravel()))
+            grad = grad + decay * param              # an L2 penalty's gradient
+        # r: <g, theta_0 - theta>, how far the gradients say the solution is
+        distance = state["p0"] - param.ravel()
+        numerator += (d / d0) * dlr * float(np.dot(grad.ravel(), distance))
         state["exp_avg"] *= beta1
         state["exp_avg"] += d * (1 - beta1) * grad
         state["exp_avg_sq"] *= beta2
         state["exp_avg_sq"] += d * d * (1 - beta2) * grad * grad
         state["s"] *= beta3
-        state["s"] += (d / d0) * (d if group["safeguard_warmup"] else dlr) * grad.ravel()
+        weight = d if group["safeguard_warmup"] else dlr
+        state["s"] += (d / d0) * weight * grad.ravel()
         denominator += float(np.abs(state["s"]).sum())
-    if denominator == 0:                               # no gradient yet: nothing to estimate
+    if denominator == 0:                             # no gradient yet
         return
-    d_hat = group["d_coef"] * numerator / denominator  # a lower bound on the distance
+    # r / |s|_1: a lower bound on the distance
+    d_hat = group["d_coef"] * numerator / denominator
     if d == d0:
         d = max(d, d_hat)
     d_max = max(group["d_max"], d_hat)
