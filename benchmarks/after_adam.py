@@ -111,28 +111,51 @@ def main():
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--jobs", type=int, default=os.cpu_count())
+    parser.add_argument("--centre", action="append", default=[], metavar="NAME=LR",
+                        help="move a method's grid (its centre); may be repeated")
+    parser.add_argument("--only", action="append", default=[], metavar="NAME",
+                        help="rerun these methods only, keeping the others' results in "
+                             "--out (Muon's AdamW rate is read from there)")
     parser.add_argument("--out", default=None, help="default: "
                         "ddlopt/experiments/after_adam_{steps}steps.json (read by the chapter)")
     args = parser.parse_args()
     args.out = args.out or f"ddlopt/experiments/after_adam_{args.steps}steps.json"
+    for setting in args.centre:
+        name, lr = setting.rsplit("=", 1)
+        if name not in CENTRES:
+            parser.error(f"--centre: unknown method {name!r}; known: {', '.join(CENTRES)}")
+        CENTRES[name] = float(lr)
+    unknown = set(args.only) - set(CENTRES)
+    if unknown:
+        parser.error(f"--only: unknown methods {sorted(unknown)}")
     seeds = list(range(args.seeds))
+    previous = {}
+    if args.only:
+        with open(args.out) as f:
+            previous = json.load(f)
+        if previous["steps"] != args.steps or previous["seeds"] != seeds:
+            parser.error(f"--only: {args.out} holds another study (steps, seeds)")
+    wanted = args.only or list(CENTRES)
     start = time.perf_counter()
+    results = dict(previous.get("methods", {}))
     with multiprocessing.get_context("fork").Pool(args.jobs) as pool:
-        results = _tune([n for n in CENTRES if not n.startswith("Muon")], seeds, args.steps,
-                        pool)
+        first = [n for n in wanted if not n.startswith("Muon")]
+        results.update(_tune(first, seeds, args.steps, pool))
         adamw_lr = results["AdamW + cosine"]["best_lr"]
-        muon = _tune([n for n in CENTRES if n.startswith("Muon")], seeds, args.steps, pool,
+        muon = _tune([n for n in wanted if n.startswith("Muon")], seeds, args.steps, pool,
                      adamw_lr)
     for name in muon:
         results[name] = {**muon[name], "adamw_lr": adamw_lr}
+    results = {name: results[name] for name in CENTRES if name in results}
     minutes = (time.perf_counter() - start) / 60
     header = {"problem": "ddlopt.experiments.ch11: digits, MLP 64-64-64-10, batch 64, float64",
               "steps": args.steps, "seeds": seeds, "grid": "centre * 2^k, k = -4..4",
+              "centres": dict(CENTRES),
               "date": str(datetime.date.today()), "machine": platform.machine(),
               "cpus": os.cpu_count(), "jobs": args.jobs, "ddlopt": ddlopt.__version__,
               "numpy": np.__version__, "python": platform.python_version(),
-              "wall_minutes": round(minutes, 2)}
-    print(f"{len(CENTRES)} methods, {args.steps} steps, seeds {seeds}; {header['machine']}, "
+              "wall_minutes": round(minutes + previous.get("wall_minutes", 0), 2)}
+    print(f"{len(wanted)} methods, {args.steps} steps, seeds {seeds}; {header['machine']}, "
           f"{os.cpu_count()} CPUs, {header['date']}, {minutes:.1f} min")
     with open(args.out, "w") as f:
         json.dump(_clean({**header, "methods": results}), f, indent=1)

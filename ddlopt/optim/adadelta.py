@@ -49,7 +49,7 @@ def adadelta_update(param, grad, state, *, lr=1.0, rho=0.9, eps=1e-6,
     # the step, in units of theta: sqrt(a + eps) / sqrt(v + eps) * g
     delta = np.sqrt(acc_delta + eps) / np.sqrt(square_avg + eps) * grad
     acc_delta *= rho
-    acc_delta += (1 - rho) * delta * delta          # a = rho a + (1 - rho) D^2
+    acc_delta += (1 - rho) * delta * delta    # a = rho a + (1 - rho) delta^2
     param -= lr * delta
 
 

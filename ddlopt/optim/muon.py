@@ -7,8 +7,8 @@ large singular values). Muon replaces it by the nearest semi-orthogonal matrix
 rare directions included. An SVD per step is too slow; a few Newton–Schulz iterations
 :math:`X \leftarrow a X + (b\, X X^\top + c\, (X X^\top)^2) X` on the normalized matrix push
 every singular value towards 1 with matrix products only. This only means something for a
-matrix, so Muon takes 2-D parameters alone; embeddings, biases, norms and the output layer
-go to AdamW. torch.optim.Muon's algorithm:
+matrix, so Muon takes 2-D parameters alone; embeddings, the input and output layers, biases
+and norms go to AdamW. torch.optim.Muon's algorithm:
 
 .. math::
 

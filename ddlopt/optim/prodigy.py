@@ -6,22 +6,23 @@ The best constant step of (sub)gradient descent on a convex problem is proportio
 knows in advance. D-Adaptation and Prodigy keep a lower bound :math:`d_t` of it, computed
 from the gradients seen so far, and step with it; the learning rate becomes a multiplier
 (default 1) of that estimate. The algorithm of the ``prodigyopt`` package (version 1.1),
-which the tests use as the reference, with :math:`\lambda_t = d_t \eta` (times Adam's bias
-correction when ``use_bias_correction``):
+which the tests use as the reference, with the step size :math:`\eta_t = d_t \eta` (times
+Adam's bias correction when ``use_bias_correction``):
 
 .. math::
 
-    r_t &= \beta_3 r_{t-1} + \tfrac{d_t}{d_0} \lambda_t \langle g_t, \theta_0 - \theta_{t-1}
-    \rangle, \quad
-    s_t = \beta_3 s_{t-1} + \tfrac{d_t}{d_0} \lambda_t\, g_t\\
+    \Gamma_t &= \beta_3 \Gamma_{t-1} + \tfrac{d_t}{d_0} \eta_t \langle g_t, \theta_0 -
+    \theta_{t-1} \rangle, \quad
+    \Phi_t = \beta_3 \Phi_{t-1} + \tfrac{d_t}{d_0} \eta_t\, g_t\\
     m_t &= \beta_1 m_{t-1} + (1 - \beta_1)\, d_t\, g_t, \quad
     v_t = \beta_2 v_{t-1} + (1 - \beta_2)\, d_t^2 g_t^2\\
-    d_{t+1} &= \max\big(d_t,\ r_t / \lVert s_t \rVert_1\big), \quad
-    \theta_t = \theta_{t-1} - \lambda_t\, \frac{m_t}{\sqrt{v_t} + d_{t+1}\epsilon}
+    d_{t+1} &= \max\big(d_t,\ \Gamma_t / \lVert \Phi_t \rVert_1\big), \quad
+    \theta_t = \theta_{t-1} - \eta_t\, \frac{m_t}{\sqrt{v_t} + d_{t+1}\epsilon}
 
 (:math:`d_{t+1}` grows by at most ``growth_rate`` per step; ``safeguard_warmup`` leaves
-:math:`\eta` out of :math:`s`.) One :math:`d` serves every parameter: it is a property of
-the whole problem, so the optimizer takes one param group.
+:math:`\eta` out of :math:`\Phi`.) One :math:`d` serves every parameter: it is a property
+of the whole problem, so the optimizer takes one param group. In the code, ``d_numerator``
+is :math:`\Gamma`, ``state["s"]`` is :math:`\Phi` and ``dlr`` is :math:`\eta_t`.
 """
 
 import math
@@ -63,7 +64,7 @@ def prodigy_update(params, grads, states, group):
     if group["use_bias_correction"]:
         bias_correction = (math.sqrt(1 - beta2 ** (k + 1))
                            / (1 - beta1 ** (k + 1)))
-    dlr = d * group["lr"] * bias_correction      # this step's size, lambda_t
+    dlr = d * group["lr"] * bias_correction      # this step's size, eta_t
     numerator, denominator = group["d_numerator"] * beta3, 0.0
     for param, grad, state in zip(params, grads, states):
         if "s" not in state:
@@ -72,7 +73,7 @@ def prodigy_update(params, grads, states, group):
                          exp_avg_sq=np.zeros_like(param))
         if decay != 0 and not group["decouple"]:
             grad = grad + decay * param              # an L2 penalty's gradient
-        # r: <g, theta_0 - theta>, how far the gradients say the solution is
+        # Gamma: <g, theta_0 - theta>, how far the gradients say the solution is
         distance = state["p0"] - param.ravel()
         numerator += (d / d0) * dlr * float(np.dot(grad.ravel(), distance))
         state["exp_avg"] *= beta1
@@ -85,7 +86,7 @@ def prodigy_update(params, grads, states, group):
         denominator += float(np.abs(state["s"]).sum())
     if denominator == 0:                             # no gradient yet
         return
-    # r / |s|_1: a lower bound on the distance
+    # Gamma / |Phi|_1: a lower bound on the distance
     d_hat = group["d_coef"] * numerator / denominator
     if d == d0:
         d = max(d, d_hat)
