@@ -29,7 +29,7 @@ import numpy as np
 
 from .. import data, losses, optim, schedules
 from ..nn import Dense, Sequential
-from ..study import over_seeds
+from ..study import _one_blas_thread, over_seeds
 
 __all__ = ["problem", "mlp", "muon_split", "METHODS", "muon_and_adamw", "train", "tune",
            "Tuned", "full_results"]
@@ -153,7 +153,8 @@ def train(method, lr, seed, steps=400, batch_size=64, every=20, dataset="digits"
     model = mlp(seed, n_in=X.shape[1], hidden=hidden, n_classes=int(y.max()) + 1)
     optimizers, schedulers = _make(method)(model, lr, steps)
     order_rng, order, curve = np.random.default_rng(seed), np.array([], dtype=int), []
-    with np.errstate(all="ignore"):
+    # one BLAS thread: for matrices this small, threads cost more than they save
+    with np.errstate(all="ignore"), _one_blas_thread():
         for step in range(1, steps + 1):
             if len(order) < batch_size:                       # a new epoch, a new order
                 order = np.concatenate([order, order_rng.permutation(n)])
