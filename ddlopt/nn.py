@@ -275,7 +275,8 @@ class BatchNorm(_Normalization):
     that row alone. ``gamma`` (ones) and ``beta`` (zeros) are Parameters that the optimizer
     updates (torch calls them ``weight`` and ``bias``); ``affine=False`` leaves them out.
     ``running_mean`` and ``running_var`` are arrays, updated in place;
-    ``Sequential.get_weights`` carries them after the layer's parameters, as Keras does.
+    ``Sequential.get_weights`` carries them after the layer's parameters, as Keras does
+    (not ``num_batches_tracked``, which only ``momentum=None`` reads).
 
     A batch of one row cannot be normalized in training mode (its variance is 0, the
     unbiased one undefined): ValueError, as in torch. PyTorch's twin is
