@@ -1,4 +1,5 @@
-"""Shared test set-up: the repository root and the book's notebook list (.ci/notebooks.py)."""
+"""Shared test set-up: the repository root, the book's notebook list (.ci/notebooks.py), the
+built book, and a one-chapter demo book that shows the standard's page mechanics."""
 
 import importlib.util
 import shutil
@@ -27,3 +28,57 @@ def html(tmp_path_factory):
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, f"the book build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
     return out / "_build" / "html"
+
+
+DEMO_TOO_WIDE = "too_wide"
+
+
+def demo_chapter():
+    """A chapter that exercises the page: a code cell and its output, a claim cell, and a
+    code solution, each line exactly LINE_LIMIT characters wide; and one code line wider,
+    which must scroll."""
+    import nbformat
+    from nbformat import v4
+
+    from book_standard import LINE_LIMIT
+
+    line = "x = " + "1" * (LINE_LIMIT - 4)
+    printed = [v4.new_output("stream", name="stdout", text="y" * LINE_LIMIT + "\n")]
+    cells = [
+        v4.new_markdown_cell("# Demo\n\n```{math}\n:label: eq-demo\na = b\n```\n"),
+        v4.new_code_cell(line, execution_count=1, outputs=printed),
+        v4.new_code_cell("assert x > 0  # " + "c" * (LINE_LIMIT - 16), execution_count=2,
+                         metadata={"tags": ["claim"]}),
+        v4.new_markdown_cell("```{exercise} Demo\n:label: ex-demo\n\nDo it.\n```\n\n"
+                             "````{solution-start} ex-demo\n:class: dropdown\n````\nLike this:"),
+        v4.new_code_cell(line, execution_count=3, outputs=printed),
+        v4.new_markdown_cell("````{solution-end}\n````"),
+        v4.new_code_cell(f"{DEMO_TOO_WIDE} = '" + "w" * LINE_LIMIT + "'", execution_count=4),
+    ]
+    nb = v4.new_notebook(cells=cells, metadata={
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "language_info": {"name": "python"}})
+    book_notebooks.normalize_claim_cells(nb)  # what `.ci/notebooks.py execute` does
+    return nbformat.writes(nb)
+
+
+@pytest.fixture(scope="session")
+def demo_html(tmp_path_factory):
+    """demo_chapter() built as chapter 1 of a book with this book's own configuration."""
+    root = tmp_path_factory.mktemp("demo")
+    shutil.copy(ROOT / "_config.yml", root)
+    for name in ("_ext", "_static"):
+        shutil.copytree(ROOT / "book" / name, root / "book" / name)
+    for name in ("references.bib", "favicon.svg"):
+        shutil.copy(ROOT / "book" / name, root / "book")
+    (root / "book" / "intro.md").write_text("# Intro\n\nA demo.\n")
+    (root / "book" / "01_demo.ipynb").write_text(demo_chapter())
+    (root / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nparts:\n"
+                                   "  - caption: Chapters\n    numbered: 1\n"
+                                   "    chapters:\n      - file: book/01_demo\n")
+    jupyter_book = Path(sys.executable).parent / "jupyter-book"
+    command = [str(jupyter_book if jupyter_book.exists() else shutil.which("jupyter-book")),
+               "build", str(root), "-W", "-n", "--keep-going", "--all"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, f"the demo build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    return root / "_build" / "html"

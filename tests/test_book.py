@@ -1,5 +1,5 @@
 """The HTML book builds with Sphinx warnings as errors, and every chapter page shows its
-equations, figures and exercises."""
+equations, figures and exercises, numbered per chapter, with its claim cells folded."""
 
 import json
 import re
@@ -9,6 +9,7 @@ import pytest
 import yaml
 from bs4 import BeautifulSoup
 
+import book_standard as standard
 from conftest import ROOT, book_notebooks
 
 
@@ -76,3 +77,54 @@ def test_the_bibliography_holds_the_paper_behind_every_method(html):
     for author in ["Robbins", "Polyak", "Nesterov", "Duchi", "Tieleman", "Kingma", "Reddi",
                    "Loshchilov", "Dozat", "Smith", "Glorot", "He,", "Srivastava"]:
         assert author in text, f"no work by {author} in the bibliography"
+
+
+def claim_folds(page):
+    """The folds of a page whose title reads "How this is checked", each with its code."""
+    soup = BeautifulSoup(page.read_text(), "html.parser")
+    return [details for details in soup.find_all("details")
+            if details.find("p", class_="collapsed") is not None
+            and details.find("p", class_="collapsed").get_text(strip=True)
+            == standard.CLAIM_FOLD["code_prompt_show"]]
+
+
+def test_a_claim_cell_folds_under_how_this_is_checked(demo_html):
+    """A cell tagged `claim` and normalized as `.ci/notebooks.py execute` does is one fold,
+    closed, titled "How this is checked", holding the assertion."""
+    folds = claim_folds(demo_html / "book" / "01_demo.html")
+    assert len(folds) == 1
+    fold = folds[0]
+    assert not fold.has_attr("open"), "the fold starts closed"
+    assert fold.find("p", class_="expanded").get_text(strip=True) == standard.CLAIM_FOLD["code_prompt_hide"]
+    assert "assert x > 0" in fold.find("pre").get_text()
+
+
+@pytest.mark.parametrize("notebook", standard.chapter_params(book_notebooks.toc_notebooks()))
+def test_every_claim_cell_is_folded_on_the_page(html, notebook):
+    claims = standard.claim_cells(standard.load(notebook))
+    folds = claim_folds(html / notebook.relative_to(ROOT).with_suffix(".html"))
+    assert len(folds) == len(claims), f"{len(claims)} claim cells, {len(folds)} folds on the page"
+    for fold in folds:
+        assert "assert" in fold.find("pre").get_text()
+
+
+def test_equations_exercises_and_chapters_are_numbered_per_chapter(html):
+    """Chapter 5's first equation is (5.1), its first exercise 5.1, its title "5. ...";
+    the front and back matter (intro, notation, bibliography) carry no number."""
+    for number, notebook in enumerate(book_notebooks.toc_notebooks(), 1):
+        soup = BeautifulSoup(html.joinpath(notebook.relative_to(ROOT).with_suffix(".html"))
+                             .read_text(), "html.parser")
+        title = soup.select_one("article h1").find("span", class_="section-number")
+        assert title is not None and title.get_text(strip=True) == f"{number}.", notebook.name
+        equations = [e.get_text(strip=True) for e in soup.find_all("span", class_="eqno")]
+        assert equations, f"{notebook.name}: no numbered equation"
+        assert [e.split("#")[0] for e in equations] == [
+            f"({number}.{i})" for i in range(1, len(equations) + 1)], (notebook.name, equations)
+        exercises = [e.get_text(strip=True) for e in soup.select(
+            "div.exercise span.caption-number, p.admonition-title span.caption-number")]
+        assert exercises and exercises[0].startswith(f"Exercise {number}.1"), (notebook.name, exercises[:2])
+    adam = BeautifulSoup((html / "book" / "05_adam.html").read_text(), "html.parser")
+    assert adam.find("span", class_="eqno").get_text(strip=True).startswith("(5.1)")
+    for name in ("book/intro", "book/notation", "book/bibliography"):
+        h1 = BeautifulSoup((html / f"{name}.html").read_text(), "html.parser").select_one("article h1")
+        assert h1.find("span", class_="section-number") is None, f"{name} is numbered"
