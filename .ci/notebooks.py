@@ -25,20 +25,20 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 CELL_TIMEOUT_S = 600
 
-CLAIM_TAG = "claim"
-# myst-nb folds a cell's code under a cell-level prompt (the cell's `mystnb` metadata)
-CLAIM_FOLD = {"code_prompt_show": "How this is checked",
-              "code_prompt_hide": "Hide how this is checked"}
 AUDIT_VARIABLE = "DDLOPT_AUDIT_FIGURES"
 
 
 def book_standard():
-    """tests/book_standard.py, which holds PENDING: the chapters not yet meeting the standard."""
+    """tests/book_standard.py: PENDING (the chapters not yet meeting the standard), the claim
+    tag and the fold's labels."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("book_standard", ROOT / "tests" / "book_standard.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = sys.modules.get("book_standard")
+    if module is None:
+        spec = importlib.util.spec_from_file_location("book_standard", ROOT / "tests" / "book_standard.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules["book_standard"] = module
     return module
 
 
@@ -93,16 +93,18 @@ def execute(path):
 def normalize_claim_cells(nb):
     """Make every code cell tagged `claim` fold in the HTML under "How this is checked"
     (myst-nb's `hide-input` tag and cell-level prompts); returns how many cells changed."""
+    standard = book_standard()
     changed = 0
     for cell in nb["cells"]:
         tags = cell.get("metadata", {}).get("tags", [])
-        if cell["cell_type"] != "code" or CLAIM_TAG not in tags:
+        if cell["cell_type"] != "code" or standard.CLAIM_TAG not in tags:
             continue
         before = json.dumps(cell["metadata"], sort_keys=True)
         metadata = cell.setdefault("metadata", {})
         if "hide-input" not in tags:
             metadata["tags"] = [*tags, "hide-input"]
-        metadata.setdefault("mystnb", {}).update(CLAIM_FOLD)
+        # myst-nb folds the code under the cell-level prompts of its `mystnb` metadata
+        metadata.setdefault("mystnb", {}).update(standard.CLAIM_FOLD)
         changed += json.dumps(metadata, sort_keys=True) != before
     return changed
 

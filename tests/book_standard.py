@@ -7,7 +7,8 @@ pass. tests/test_book_standard.py also shows that each check catches a small not
 breaks it, so that an empty PENDING means something.
 
 Each check takes a notebook (the parsed JSON, a dict) and returns its problems as strings;
-an empty list is a pass. Standard library only: `.ci/notebooks.py` imports this file too.
+an empty list is a pass. The module loads with the standard library alone (pytest, IPython
+and ddlopt are imported where used): `.ci/notebooks.py` imports it too.
 """
 
 import ast
@@ -49,13 +50,15 @@ def chapter_params(paths):
 
 # Code that fits the page. tests/test_browser.py measures, at a 1280-pixel window in
 # Chromium, how many characters a code cell, its output, a folded claim cell and a code cell
-# inside a solution show without a horizontal scrollbar (83, 83, 81 and 80 with the book's
-# book/_static/book.css; 77 with the theme's own 14 px code font), and fails below this.
+# inside a solution show without a horizontal scrollbar, and fails below this: 83, 83, 81
+# and 80 with book/_static/book.css, in DejaVu Sans Mono (what the theme's font stack falls
+# back to on Debian); 77 with the theme's own 14 px code font.
 LINE_LIMIT = 80
 CELL_LINES_LIMIT = 25  # code lines a cell, blank lines not counted
 
 CLAIM_TAG = "claim"
-CLAIM_FOLD = {"code_prompt_show": "How this is checked",  # also in .ci/notebooks.py
+# The fold of a claim cell in the HTML (`.ci/notebooks.py` writes it into the cell's metadata)
+CLAIM_FOLD = {"code_prompt_show": "How this is checked",
               "code_prompt_hide": "Hide how this is checked"}
 
 # The second nbval run: the arithmetic of another x86-64 machine (OpenBLAS's Haswell kernels,

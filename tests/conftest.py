@@ -30,6 +30,21 @@ def html(tmp_path_factory):
     return out / "_build" / "html"
 
 
+def pytest_terminal_summary(terminalreporter):
+    """After a run of the standard's tests: the claim cells of each chapter."""
+    ran = any(getattr(report, "nodeid", "").startswith("tests/test_book_standard.py")
+              for reports in terminalreporter.stats.values() for report in reports)
+    if not ran:
+        return
+    import book_standard
+
+    terminalreporter.section("claim cells per chapter (tests/book_standard.py)")
+    for path in book_notebooks.toc_notebooks():
+        count = len(book_standard.claim_cells(book_standard.load(path)))
+        pending = "  pending" if path.stem in book_standard.PENDING else ""
+        terminalreporter.write_line(f"{path.stem:<24}{count:>4}{pending}")
+
+
 DEMO_TOO_WIDE = "too_wide"
 
 
