@@ -80,7 +80,7 @@ def test_the_bibliography_holds_the_paper_behind_every_method(html):
 
 
 def claim_folds(page):
-    """The folds of a page whose title reads "How this is checked", each with its code."""
+    """The folds of a page whose title reads "How this is checked"."""
     soup = BeautifulSoup(page.read_text(), "html.parser")
     return [details for details in soup.find_all("details")
             if details.find("p", class_="collapsed") is not None
@@ -88,41 +88,69 @@ def claim_folds(page):
             == standard.CLAIM_FOLD["code_prompt_show"]]
 
 
+def fold_problems(notebook, page):
+    """Every claim cell of the notebook is one fold on its page, closed, holding its code."""
+    claims = standard.claim_cells(standard.load(notebook))
+    folds = claim_folds(page)
+    problems = [] if len(folds) == len(claims) else [
+        f"{len(claims)} claim cells but {len(folds)} folds titled "
+        f"{standard.CLAIM_FOLD['code_prompt_show']!r} on the page"]
+    for fold in folds:
+        if fold.has_attr("open") or "assert" not in fold.find("pre").get_text():
+            problems.append(f"a fold open or without its assertion: {fold.get_text()[:80]}")
+        hide = fold.find("p", class_="expanded").get_text(strip=True)
+        if hide != standard.CLAIM_FOLD["code_prompt_hide"]:
+            problems.append(f"an open fold reads {hide!r}")
+    return problems
+
+
 def test_a_claim_cell_folds_under_how_this_is_checked(demo_html):
-    """A cell tagged `claim` and normalized as `.ci/notebooks.py execute` does is one fold,
-    closed, titled "How this is checked", holding the assertion."""
-    folds = claim_folds(demo_html / "book" / "01_demo.html")
-    assert len(folds) == 1
-    fold = folds[0]
-    assert not fold.has_attr("open"), "the fold starts closed"
-    assert fold.find("p", class_="expanded").get_text(strip=True) == standard.CLAIM_FOLD["code_prompt_hide"]
-    assert "assert x > 0" in fold.find("pre").get_text()
+    """The demo's first claim cell, normalized as `.ci/notebooks.py execute` does, is one
+    closed fold titled "How this is checked"; its second, tagged but not normalized, is not
+    folded, and the check says so."""
+    page = demo_html / "book" / "01_demo.html"
+    folds = claim_folds(page)
+    assert len(folds) == 1 and "assert x > 0" in folds[0].find("pre").get_text()
+    notebook = demo_html.parent.parent / "book" / "01_demo.ipynb"
+    assert fold_problems(notebook, page) == [
+        f"2 claim cells but 1 folds titled {standard.CLAIM_FOLD['code_prompt_show']!r} on the page"]
 
 
 @pytest.mark.parametrize("notebook", standard.chapter_params(book_notebooks.toc_notebooks()))
 def test_every_claim_cell_is_folded_on_the_page(html, notebook):
-    claims = standard.claim_cells(standard.load(notebook))
-    folds = claim_folds(html / notebook.relative_to(ROOT).with_suffix(".html"))
-    assert len(folds) == len(claims), f"{len(claims)} claim cells, {len(folds)} folds on the page"
-    for fold in folds:
-        assert "assert" in fold.find("pre").get_text()
+    problems = fold_problems(notebook, html / notebook.relative_to(ROOT).with_suffix(".html"))
+    assert not problems, f"{notebook.name}: {problems}"
+
+
+def numbering_problems(page, number):
+    """Chapter `number` is titled "number. ...", its equations (number.1), (number.2), ...
+    and its exercises number.1, number.2, ..."""
+    soup = BeautifulSoup(page.read_text(), "html.parser")
+    problems = []
+    title = soup.select_one("article h1").find("span", class_="section-number")
+    if title is None or title.get_text(strip=True) != f"{number}.":
+        problems.append(f"title {soup.select_one('article h1').get_text(strip=True)[:40]!r}")
+    equations = [e.get_text(strip=True).split("#")[0] for e in soup.find_all("span", class_="eqno")]
+    if not equations or equations != [f"({number}.{i})" for i in range(1, len(equations) + 1)]:
+        problems.append(f"equations {equations[:4]}")
+    exercises = [e.get_text(strip=True) for e in soup.select("p.admonition-title span.caption-number")]
+    if not exercises or not exercises[0].startswith(f"Exercise {number}.1"):
+        problems.append(f"exercises {exercises[:2]}")
+    return problems
+
+
+def test_the_numbering_check_catches_a_book_numbered_throughout(demo_html, unnumbered_demo_html):
+    assert numbering_problems(demo_html / "book" / "01_demo.html", 1) == []
+    assert numbering_problems(unnumbered_demo_html / "book" / "01_demo.html", 1) == [
+        "title 'Demo#'", "equations ['(1)']", "exercises ['Exercise 1']"]
 
 
 def test_equations_exercises_and_chapters_are_numbered_per_chapter(html):
     """Chapter 5's first equation is (5.1), its first exercise 5.1, its title "5. ...";
     the front and back matter (intro, notation, bibliography) carry no number."""
     for number, notebook in enumerate(book_notebooks.toc_notebooks(), 1):
-        soup = BeautifulSoup(html.joinpath(notebook.relative_to(ROOT).with_suffix(".html"))
-                             .read_text(), "html.parser")
-        title = soup.select_one("article h1").find("span", class_="section-number")
-        assert title is not None and title.get_text(strip=True) == f"{number}.", notebook.name
-        equations = [e.get_text(strip=True) for e in soup.find_all("span", class_="eqno")]
-        assert equations, f"{notebook.name}: no numbered equation"
-        assert [e.split("#")[0] for e in equations] == [
-            f"({number}.{i})" for i in range(1, len(equations) + 1)], (notebook.name, equations)
-        exercises = [e.get_text(strip=True) for e in soup.select(
-            "div.exercise span.caption-number, p.admonition-title span.caption-number")]
-        assert exercises and exercises[0].startswith(f"Exercise {number}.1"), (notebook.name, exercises[:2])
+        page = html / notebook.relative_to(ROOT).with_suffix(".html")
+        assert numbering_problems(page, number) == [], notebook.name
     adam = BeautifulSoup((html / "book" / "05_adam.html").read_text(), "html.parser")
     assert adam.find("span", class_="eqno").get_text(strip=True).startswith("(5.1)")
     for name in ("book/intro", "book/notation", "book/bibliography"):
