@@ -13,6 +13,7 @@ and ddlopt are imported where used): `.ci/notebooks.py` imports it too.
 
 import ast
 import json
+import math
 import os
 import re
 import subprocess
@@ -286,6 +287,8 @@ def width_problems(nb):
 # cell carries it, not a number in code. A ratio ("ten times lower", "33×", "a factor of 3")
 # is a comparison, which the standard checks by a claim: only a claim cell carries it. So
 # "about ten times lower" is caught unless a claim cell holds ten (or a range around it).
+# So is a precision ("agrees to about twelve digits"): a claim cell carries it with a bound
+# within a factor of ten of 1e-12 (`assert error < 1e-12`), or the number itself.
 # The test cannot read meaning: it catches invented, stale and unchecked numbers, not
 # wrong comparisons in words (those are what claim cells are for).
 
@@ -311,6 +314,8 @@ _NUMBER = re.compile(
 # "ten times lower", "5 times its best", "a factor of 3": a ratio; "shown three times": not
 _RATIO_AFTER = re.compile(r"^\s*(?:times\s+(?:\w+er\b|more|less|fewer|as|the|its|it|that|this|"
                           r"worse|too|longer)|×(?!\s*\d)|-?fold\b)", re.IGNORECASE)
+# "agrees to 15 digits", "the same to about twelve significant digits": a precision
+_DIGITS_AFTER = re.compile(r"^\s*(?:significant\s+|decimal\s+|correct\s+)?digits\b", re.IGNORECASE)
 _RATIO_BEFORE = re.compile(r"(?:factor of\s*(?:about|roughly|nearly|almost|some|over|around|"
                            r"only|just)?\s*|(?<![\d.]\s)(?<![\d.])×\s?)$", re.IGNORECASE)
 
@@ -340,7 +345,7 @@ def _resolution(digits, exponent=0):
 
 def numbers_in(text, prose=False):
     """Every number written in text (prose, code or output), as (value, resolution, kind,
-    start, token) with kind "number", "word", "percent" or "ratio"; signs dropped. In prose
+    start, token) with kind "number", "word", "percent", "ratio" or "digits"; signs dropped. In prose
     (and its math) a space, a thin space or LaTeX's {,} between groups of three digits
     separates thousands: "26 000", "201{,}408{,}512"."""
     text = text.translate(_SUPERSCRIPTS).replace("−", "-")
@@ -362,6 +367,8 @@ def numbers_in(text, prose=False):
         elif suffix in ("×", "x", "fold", "-fold") or _RATIO_AFTER.match(text[m.end():]) \
                 or _RATIO_BEFORE.search(text[:m.start()]):
             kind = "ratio"
+        elif not suffix and _DIGITS_AFTER.match(text[m.end():]):
+            kind = "digits"
         else:
             kind = "number"
         found.append((abs(value), resolution, kind, m.start(), m.group(0)))
@@ -377,8 +384,8 @@ def numbers_in(text, prose=False):
             or _RATIO_BEFORE.search(text[:m.start()])
         if vague and not ratio:
             continue
-        found.append((float(value), _resolution(str(value)), "ratio" if ratio else "word",
-                      m.start(), m.group(0)))
+        kind = "ratio" if ratio else "digits" if _DIGITS_AFTER.match(text[m.end():]) else "word"
+        found.append((float(value), _resolution(str(value)), kind, m.start(), m.group(0)))
     found.sort(key=lambda number: number[3])
     # a range takes the kind of its end: "97-98 %", "5 to 10 times"
     for i in range(len(found) - 2, -1, -1):
@@ -578,9 +585,10 @@ def _carried(value, resolution, pool):
 
 def prose_number_hits(nb):
     """The numbers the chapter's Markdown states that nothing in its code, outputs or claim
-    cells carries: a list of dicts (cell, value, kind, where, context). A ratio must be
-    carried by a claim cell (a comparison is what a claim checks), a percentage by an output
-    or a claim cell, anything else by those, the code, or a default of ddlopt's."""
+    cells carries: a list of dicts (cell, value, kind, where, context). A ratio or a number
+    of digits must be carried by a claim cell (a comparison is what a claim checks), a
+    percentage by an output or a claim cell, anything else by those, the code, or a default
+    of ddlopt's."""
     in_code, in_outputs, in_claims = carried_numbers(nb)
     findings = sorted(in_outputs + in_claims)
     everything = sorted(in_code + findings + library_defaults())
@@ -599,6 +607,9 @@ def prose_number_hits(nb):
                     _carried(value / 100, resolution / 100, findings)
             elif kind == "ratio":
                 ok = _carried(value, resolution, in_claims) or checked(value)
+            elif kind == "digits":  # a claim cell holds the quantity to about 10^-value
+                ok = _carried(value, resolution, in_claims) or checked(value) or any(
+                    0 < v < 1 and abs(-math.log10(v) - value) <= 1 for v in in_claims)
             else:
                 ok = _carried(value, resolution, everything) or checked(value)
             if not ok:

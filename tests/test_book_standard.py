@@ -160,6 +160,15 @@ def test_the_prose_number_check_allows(prose, printed):
     assert standard.prose_number_hits(nb) == []
 
 
+def test_a_precision_in_digits_is_carried_by_a_claim_cell_bound():
+    prose = "The two agree to about twelve digits."
+    shown = notebook(SETUP, code("err = 4e-16\nprint(f'{err:.0e}')", prints="4e-16\n"), prose)
+    assert [h["kind"] for h in standard.prose_number_hits(shown)] == ["digits"]
+    checked = notebook(SETUP, code("err = 4e-16\nprint(f'{err:.0e}')", prints="4e-16\n"),
+                       claim("assert err < 1e-12"), prose)
+    assert standard.prose_number_hits(checked) == []
+
+
 def test_a_claim_cell_carries_a_ratio_and_code_does_not():
     prose = "Momentum is best about thirty times lower."
     in_code = notebook(SETUP, code("ratio = 30", prints="33.2\n"), prose)
