@@ -267,16 +267,18 @@ def width_problems(nb):
 #   labels (`(eq-adam)=`, `:label:` and other directive options), HTML and headings'
 #   leading numbers;
 # - identifiers: digits glued to letters (float64, L2, β1, x86-64, CIFAR-10, 2D, H100);
+#   subscripts in math, which are indices (x_{12}, \theta_{t+1});
 # - small integers, 0 to 10, in digits or words: counts a reader sees (three seeds, 6
-#   epochs), exponents and indices in math (x^2, β_1, t-1), list items. Every chapter's code
-#   holds all of them, so demanding them would test nothing; except as a ratio, where a
-#   small integer is a finding ("ten times lower", "a factor of 3", "5×"): then it counts.
+#   epochs), exponents in math (x^2, t-1), list items. Every chapter's code holds all of
+#   them, so demanding them would test nothing; except as a ratio or a precision, where a
+#   small integer is a finding ("ten times lower", "a factor of 3", "5×", "to 8 digits");
+# - "a hundred", "a thousand", "a billion" (not "-fold"): a size in words, not a finding.
 #
 # Numbers in math follow the same rule (a hyperparameter in an equation is carried by the
 # code that uses it). Forms are normalised: 1e-3 = 0.001 = 10^{-3} = 10⁻³ = $10^{-3}$,
-# 3·10⁻⁴ = 3\times10^{-4} = 3e-4, 1,000 = 1000, −2 = 2 (signs are ignored), 77 % = 0.77,
-# "33×" = "33 times" = 33, number words from eleven up ("twelve digits", "thirty times",
-# "a thousandfold") count as their values.
+# 3·10⁻⁴ = 3\times10^{-4} = 3e-4, 1,000 = 1000 = 1 000 = 1{,}000, −2 = 2 (signs are
+# ignored), 77 % = 0.77, "33×" = "33 times" = 33; number words from eleven up ("twelve
+# digits", "thirty times", "a thousandfold") count as their values.
 #
 # A stated number is carried when something printed or written in code rounds to it at the
 # precision the prose gives: "0.93" by 0.9312, "33" by 33.2, "1e-11" by 1.4e-11; a whole
