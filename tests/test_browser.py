@@ -1,6 +1,7 @@
 """The built book in a real browser: Debian's headless Chromium, driven by Playwright, over
 the HTML served on localhost. Every page loads without console errors or failed requests,
-every figure decodes, the math is typeset, search finds "Adam", solutions open on a click.
+every figure decodes, the math is typeset, search finds "Adam", solutions open on a click,
+claim cells fold under "How this is checked", and code fits its block at a 1280-pixel window.
 One screenshot per page goes to _build/screenshots/ for review."""
 
 import functools
@@ -11,7 +12,8 @@ import threading
 
 import pytest
 
-from conftest import ROOT, book_notebooks
+import book_standard as standard
+from conftest import DEMO_TOO_WIDE, ROOT, book_notebooks
 
 playwright = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -26,13 +28,22 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
-def site(html):
+def serve(directory):
     server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(html)))
+        ("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(directory)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def site(html):
+    yield from serve(html)
+
+
+@pytest.fixture(scope="module")
+def demo_site(demo_html):
+    yield from serve(demo_html)
 
 
 @pytest.fixture(scope="module")
@@ -46,9 +57,9 @@ def browser():
         chromium.close()
 
 
-def open_page(browser, url):
+def open_page(browser, url, width=1200):
     """Load a page; return it with the console errors and failed local requests seen."""
-    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page = browser.new_page(viewport={"width": width, "height": 900})
     problems = []
     page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
             if m.type == "error" else None)
@@ -101,4 +112,71 @@ def test_search_finds_adam(browser, site):
     titles = page.evaluate("[...document.querySelectorAll('#search-results li a')].map(a => a.innerText)")
     page.close()
     assert any("Adam" in t for t in titles), titles
+    assert not problems, "\n".join(problems)
+
+
+# Every code block of a page, folds and solutions opened: where it sits, how many characters
+# of its own monospace font its width shows (padding off), and whether it scrolls sideways.
+CODE_BLOCKS = """
+() => {
+  document.querySelectorAll('details').forEach(d => d.open = true);
+  document.querySelectorAll('.toggle-hidden').forEach(e => e.classList.remove('toggle-hidden'));
+  return [...document.querySelectorAll('div.cell pre')].map(pre => {
+    const style = getComputedStyle(pre);
+    const probe = document.createElement('span');
+    probe.style.whiteSpace = 'pre';
+    probe.textContent = 'x'.repeat(100);
+    pre.appendChild(probe);
+    const char = probe.getBoundingClientRect().width / 100;
+    probe.remove();
+    const inner = pre.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    const kind = pre.closest('.cell_output') ? 'output' : 'code';
+    const where = pre.closest('details') ? 'claim ' : pre.closest('.admonition') ? 'solution ' : '';
+    return {where: where + kind, fits: Math.floor(inner / char + 1e-6),
+            scrolls: pre.scrollWidth > pre.clientWidth, text: pre.innerText.slice(0, 60)};
+  });
+}
+"""
+PAGE_WIDTH = 1280
+
+
+def test_every_code_block_shows_the_line_limit_at_1280_pixels(browser, demo_site):
+    """The limit of tests/book_standard.py is what the page shows: in a code cell, its
+    output, a folded claim cell and a code solution, a line of LINE_LIMIT characters fits
+    without a horizontal scrollbar, and a longer one scrolls (so the check can fail)."""
+    page, problems = open_page(browser, f"{demo_site}/book/01_demo.html", width=PAGE_WIDTH)
+    blocks = page.evaluate(CODE_BLOCKS)
+    page.close()
+    print(f"\ncharacters a block shows at {PAGE_WIDTH} px:",
+          {b["where"]: b["fits"] for b in blocks if DEMO_TOO_WIDE not in b["text"]})
+    assert {b["where"] for b in blocks} >= {"code", "output", "claim code", "solution code",
+                                            "solution output"}, blocks
+    for block in blocks:
+        if DEMO_TOO_WIDE in block["text"]:
+            assert block["scrolls"], f"a line of {standard.LINE_LIMIT + 13} characters fits: {block}"
+        else:
+            assert block["fits"] >= standard.LINE_LIMIT and not block["scrolls"], block
+    assert not problems, "\n".join(problems)
+
+
+def test_a_claim_fold_opens_on_a_click(browser, demo_site):
+    page, problems = open_page(browser, f"{demo_site}/book/01_demo.html")
+    fold = page.locator("details.hide", has_text=standard.CLAIM_FOLD["code_prompt_show"])
+    assert fold.count() == 1
+    code = fold.locator("pre")
+    assert not code.is_visible(), "the check is folded until the reader asks"
+    fold.locator("summary").click()
+    code.wait_for(state="visible", timeout=5000)
+    assert "assert x > 0" in code.inner_text()
+    page.close()
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("notebook", standard.chapter_params(book_notebooks.toc_notebooks()))
+def test_no_code_block_scrolls_sideways_at_1280_pixels(browser, site, notebook):
+    page, problems = open_page(browser, f"{site}/{notebook.relative_to(ROOT).with_suffix('.html')}",
+                               width=PAGE_WIDTH)
+    wide = [b for b in page.evaluate(CODE_BLOCKS) if b["scrolls"]]
+    page.close()
+    assert not wide, f"{len(wide)} blocks scroll sideways: {wide[:5]}"
     assert not problems, "\n".join(problems)
