@@ -153,8 +153,15 @@ def audit(fig):
     - No legend over the data: the legend's box (in display coordinates, less a margin of
       2 points) meets no line segment, marker, scatter point, error bar, band, bar or patch
       of any Axes where the two overlap (reference lines such as ``axhline`` included;
-      images, heatmaps and contour fields are backgrounds and not checked).
+      images, heatmaps, contour fields and spans (``axvspan``) are backgrounds and not
+      checked).
     - At most ``MAX_LINES`` labelled lines (error bars and scatters counted) per Axes.
+
+    The overlap is measured on the figure as it will be shown: drawn first (constrained
+    layout done, a ``loc="best"`` legend placed), every line taken segment by segment as
+    drawn (log axes, steps, gaps at NaN), markers and points by their radius. Text extents
+    come from DejaVu Sans, which ships with matplotlib, so the same figure gives the same
+    verdict on every machine; the 2-point margin lets a line graze the legend's padding.
     """
     renderer = _renderer(fig)
     problems = []
@@ -351,7 +358,8 @@ def _first_hit(ax, box, dpi):
             if transform.transform_path(p).intersects_bbox(box, filled=filled):
                 return _describe(coll, "band" if filled else "lines")
     for patch in ax.patches:
-        if patch.get_visible():
+        # a span (axvspan, axhspan) is placed in axes coordinates one way: a background
+        if patch.get_visible() and patch.get_data_transform() is ax.transData:
             shape = patch.get_transform().transform_path(patch.get_path())
             if shape.intersects_bbox(box, filled=patch.get_fill()):
                 return _describe(patch, "bar" if type(patch).__name__ == "Rectangle"

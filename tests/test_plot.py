@@ -343,6 +343,32 @@ def test_a_legend_over_markers_points_bands_bars_or_reference_lines_fails(draw, 
     assert len(problems) == 1 and f"covers its data ({expected})" in problems[0]
 
 
+def test_backgrounds_may_lie_under_a_legend():
+    fig, ax = plt.subplots()
+    labelled(ax)
+    ax.plot([0, 0.3], [0, 0.3], label="path")
+    ax.axvspan(0.6, 1.0, alpha=0.2, label="where the rule landed")  # a shaded span
+    grid = np.linspace(0, 1, 30)
+    ax.contour(grid, grid, np.add.outer(grid ** 2, grid ** 2), levels=10)  # a loss surface
+    ax.set(xlim=(0, 1), ylim=(0, 1))
+    ax.legend(loc="upper right")
+    assert legend_problems(fig) == []
+
+
+def test_gaps_and_log_axes_are_measured_as_drawn():
+    fig, ax = plt.subplots()
+    labelled(ax)
+    x = np.logspace(-3, 0, 200)
+    y = np.where((x > 0.003) & (x < 0.3), np.nan, 0.5)  # a gap where the legend sits
+    ax.semilogx(x, y, label="gap")
+    ax.semilogx(x, np.full_like(x, 0.1), label="low")
+    ax.set(ylim=(0, 1))
+    ax.legend(loc="center", bbox_to_anchor=(0.5, 0.5))
+    assert legend_problems(fig) == []
+    ax.lines[0].set_ydata(np.full_like(x, 0.5))  # the same line, drawn through
+    assert len(legend_problems(fig)) == 1
+
+
 def test_the_margin_forgives_a_graze_and_nothing_more():
     fig, ax = plt.subplots(layout="none")
     labelled(ax)
