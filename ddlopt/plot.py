@@ -60,13 +60,10 @@ def style(audit=None):
         "axes.spines.right": False,
         "axes.titlesize": 11,
         "axes.labelsize": 10,
-        "xtick.labelsize": 9,
-        "ytick.labelsize": 9,
         "grid.alpha": 0.3,
         "legend.frameon": False,
         "legend.fontsize": 9,
         "lines.linewidth": 2.0,
-        "lines.markersize": 5,
         "errorbar.capsize": 3,
         "savefig.dpi": 90,
         "savefig.bbox": "tight",
@@ -174,15 +171,16 @@ def audit(fig):
         n = _labelled_lines(ax)
         if n > MAX_LINES:
             problems.append(f"{where}: {n} labelled lines (at most {MAX_LINES} a panel)")
-    legends = [(ax.get_legend(), _axes_name(ax)) for ax in fig.axes if ax.get_legend()]
-    legends += [(leg, "the figure's legend") for leg in fig.legends]
+    legends = [(ax.get_legend(), f"{_axes_name(ax)}: the legend") for ax in fig.axes
+               if ax.get_legend()]
+    legends += [(legend, "the figure's legend") for legend in fig.legends]
     for legend, owner in legends:
         if not legend.get_visible():
             continue
         for ax, artist in _covered_data(fig, legend, renderer):
-            what = f" ({artist})" if artist else ""
-            place = "its data" if owner == _axes_name(ax) else f"data of {_axes_name(ax)}"
-            problems.append(f"{owner}: the legend covers {place}{what}; put it outside "
+            place = "its data" if owner.startswith(_axes_name(ax) + ":") else \
+                f"data of {_axes_name(ax)}"
+            problems.append(f"{owner} covers {place} ({artist}); put it outside "
                             "(ddlopt.plot.legend_outside) or in an empty corner")
     return problems
 

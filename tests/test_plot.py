@@ -204,7 +204,8 @@ def test_band_is_the_mean_with_one_sample_standard_deviation():
     assert np.allclose(line.get_ydata(), [2.0, 2.0, 2.0])
     heights = fill.get_paths()[0].vertices[:, 1]
     spread = np.sqrt(2.0) * np.array([1.0, 0.0, 2.0])  # std with ddof=1
-    assert np.isclose(heights.max(), 2 + spread.max()) and np.isclose(heights.min(), 2 - spread.max())
+    assert np.isclose(heights.max(), 2 + spread.max())
+    assert np.isclose(heights.min(), 2 - spread.max())
     assert matplotlib.colors.same_color(fill.get_facecolor()[0][:3], line.get_color())
     assert ax.get_legend_handles_labels()[1] == ["Adam"]
     with pytest.raises(ValueError, match="at least 2 seeds"):
@@ -403,8 +404,8 @@ def test_a_legend_outside_one_panel_over_the_next_fails():
     left.get_legend().remove()
     fig.legend(loc="center", bbox_to_anchor=(0.3, 0.55))  # a figure legend over the left one
     assert legend_problems(fig) == [
-        "the figure's legend: the legend covers data of axes 1 of 2 (line 'descent'); put it "
-        "outside (ddlopt.plot.legend_outside) or in an empty corner"]
+        "the figure's legend covers data of axes 1 of 2 (line 'descent'); put it outside "
+        "(ddlopt.plot.legend_outside) or in an empty corner"]
 
 
 def test_lr_finder_draws_in_the_house_palette():
