@@ -147,9 +147,9 @@ def audit(fig):
       of ``twinx``). A label counts for a neighbour that shares the axis with it
       (``sharex``/``sharey``) in the same column (x) or row (y), and ``fig.supxlabel`` /
       ``fig.supylabel`` count for all.
-    - No legend over the data: the legend's box (in display coordinates, less a margin of
-      2 points) meets no line segment, marker, scatter point, error bar, band, bar or patch
-      of any Axes where the two overlap (reference lines such as ``axhline`` included;
+    - No legend over the data: what the legend shows (its handles and text, in display
+      coordinates: its box less the border padding) meets no line segment, marker, scatter
+      point, error bar, band, bar or patch of any Axes where the two overlap (reference lines such as ``axhline`` included;
       images, heatmaps, contour fields and spans (``axvspan``) are backgrounds and not
       checked).
     - At most ``MAX_LINES`` labelled lines (error bars and scatters counted) per Axes.
@@ -158,7 +158,7 @@ def audit(fig):
     layout done, a ``loc="best"`` legend placed), every line taken segment by segment as
     drawn (log axes, steps, gaps at NaN), markers and points by their radius. Text extents
     come from DejaVu Sans, which ships with matplotlib, so the same figure gives the same
-    verdict on every machine; the 2-point margin lets a line graze the legend's padding.
+    verdict on every machine; a line through the legend's padding alone reads clear.
     """
     renderer = _renderer(fig)
     problems = []
@@ -267,8 +267,8 @@ def _missing_labels(ax):
 
 def _label_shared(ax, axis):
     """Whether a figure-wide label or a neighbour sharing this axis labels it."""
-    figures = [ax.figure, ax.get_figure(root=True)]
-    if any(getattr(f, f"get_sup{axis}label", lambda: "")().strip() for f in figures):
+    root = getattr(ax.figure, "figure", ax.figure)  # a subfigure's figure
+    if _sup_label(ax.figure, axis) or _sup_label(root, axis):
         return True
     shared = ax.get_shared_x_axes() if axis == "x" else ax.get_shared_y_axes()
     spec = ax.get_subplotspec()
@@ -287,6 +287,11 @@ def _label_shared(ax, axis):
     return False
 
 
+def _sup_label(figure, axis):
+    text = getattr(figure, f"_sup{axis}label", None)  # what fig.supxlabel set, if anything
+    return text.get_text().strip() if text is not None else ""
+
+
 def _labelled_lines(ax):
     from matplotlib.collections import PathCollection
     from matplotlib.container import ErrorbarContainer
@@ -301,7 +306,7 @@ def _covered_data(fig, legend, renderer):
     from matplotlib.transforms import Bbox
 
     box = legend.get_window_extent(renderer)
-    margin = 2.0 * fig.dpi / 72.0
+    margin = legend.borderpad * legend.prop.get_size_in_points() * fig.dpi / 72.0
     box = Bbox.from_extents(box.x0 + margin, box.y0 + margin, box.x1 - margin, box.y1 - margin)
     if box.width <= 0 or box.height <= 0:
         return []

@@ -370,7 +370,7 @@ def test_gaps_and_log_axes_are_measured_as_drawn():
     assert len(legend_problems(fig)) == 1
 
 
-def test_the_margin_forgives_a_graze_and_nothing_more():
+def test_a_line_may_graze_the_legend_padding_and_no_more():
     fig, ax = plt.subplots(layout="none")
     labelled(ax)
     ax.plot([0, 0.2], [0, 0.2], label="data")
@@ -385,10 +385,11 @@ def test_the_margin_forgives_a_graze_and_nothing_more():
         (_, y0), (_, _) = to_data.transform([(box.x0, y_pixels), (box.x1, y_pixels)])
         return ax.plot([0, 1], [y0, y0], color="k")[0]
 
-    graze = horizontal_line_at(box.y0 + 1 * pt)  # inside the box by 1 point: a graze
+    padding = legend.borderpad * legend.prop.get_size_in_points() * pt  # 0.4 x 10 points
+    graze = horizontal_line_at(box.y0 + padding - 0.5 * pt)  # through the padding alone
     assert legend_problems(fig) == []
     graze.remove()
-    horizontal_line_at(box.y0 + 4 * pt)  # 4 points in: through the legend's padding/text
+    horizontal_line_at(box.y0 + padding + 0.5 * pt)  # half a point into the lowest entry
     assert len(legend_problems(fig)) == 1
 
 
