@@ -222,6 +222,33 @@ def test_split_for_muon_gives_hidden_matrices_to_muon_and_the_rest_to_adamw():
     ddlopt.torch.Muon(hidden)   # all matrices
 
 
+def test_split_for_muon_gives_the_input_layer_of_a_model_without_embeddings_to_adamw():
+    # an MLP: the first Linear reads the raw input, the last gives the class scores
+    mlp = torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.ReLU(), torch.nn.Linear(8, 8),
+                              torch.nn.ReLU(), torch.nn.Linear(8, 8), torch.nn.Linear(8, 3))
+    hidden, others = ddlopt.torch.split_for_muon(mlp)
+    assert [id(p) for p in hidden] == [id(mlp[2].weight), id(mlp[4].weight)]
+    assert {id(mlp[0].weight), id(mlp[5].weight)} <= {id(p) for p in others}
+    # None: the first Linear goes to Muon (the behaviour before input_layer existed)
+    hidden, _ = ddlopt.torch.split_for_muon(mlp, input_layer=None)
+    assert [id(p) for p in hidden] == [id(mlp[0].weight), id(mlp[2].weight), id(mlp[4].weight)]
+    hidden, _ = ddlopt.torch.split_for_muon(mlp, input_layer=mlp[2], output_layer=None)
+    assert [id(p) for p in hidden] == [id(mlp[0].weight), id(mlp[4].weight), id(mlp[5].weight)]
+    # a frozen layer is nobody's
+    mlp[2].weight.requires_grad_(False)
+    hidden, others = ddlopt.torch.split_for_muon(mlp)
+    assert [id(p) for p in hidden] == [id(mlp[4].weight)]
+    assert id(mlp[2].weight) not in {id(p) for p in others}
+
+
+def test_split_for_muon_rejects_a_layer_that_is_not_the_models():
+    mlp = torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.Linear(8, 3))
+    with pytest.raises(ValueError, match="input_layer must be a module of the model"):
+        ddlopt.torch.split_for_muon(mlp, input_layer=torch.nn.Linear(5, 8))
+    with pytest.raises(TypeError, match="output_layer must be 'auto', a module of the model"):
+        ddlopt.torch.split_for_muon(mlp, output_layer="last")
+
+
 # ---- state dicts ----------------------------------------------------------------------------
 RESUME = [
     (optim.Adadelta, {}, None), (optim.Adamax, {}, None),

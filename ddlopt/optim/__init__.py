@@ -16,13 +16,15 @@ from .adafactor import Adafactor, adafactor_update
 from .lion import Lion, lion_update
 from .schedule_free import AdamWScheduleFree, schedule_free_adamw_update
 from .muon import Muon, muon_update, newton_schulz
+from .prodigy import Prodigy, prodigy_update
 
 __all__ = ["Optimizer", "SGD", "sgd_update", "Adagrad", "adagrad_update", "RMSprop",
            "rmsprop_update", "KerasRMSprop", "keras_rmsprop_update", "Adam", "AdamW", "NAdam",
            "adam_update", "nadam_update", "KerasAdam", "keras_adam_update", "get"]
 __all__ += ["Adadelta", "adadelta_update", "Adamax", "adamax_update", "RAdam", "radam_update",
             "Adafactor", "adafactor_update", "Lion", "lion_update", "AdamWScheduleFree",
-            "schedule_free_adamw_update", "Muon", "muon_update", "newton_schulz"]
+            "schedule_free_adamw_update", "Muon", "muon_update", "newton_schulz",
+            "Prodigy", "prodigy_update"]
 
 # Keras name -> (class, Keras's defaults, Keras argument name -> the class's name)
 _KERAS = {

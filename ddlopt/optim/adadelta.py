@@ -31,22 +31,25 @@ def check_adadelta_hyperparameters(group):
     check_flags(group, "maximize")
 
 
-def adadelta_update(param, grad, state, *, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0,
-                    maximize=False):
-    """One Adadelta step on ``param`` (in place); ``state`` holds ``step``, ``square_avg``
-    (v, the mean square of the gradients) and ``acc_delta`` (u, of the steps)."""
+def adadelta_update(param, grad, state, *, lr=1.0, rho=0.9, eps=1e-6,
+                    weight_decay=0.0, maximize=False):
+    """One Adadelta step on ``param`` (in place); ``state`` holds ``step``,
+    ``square_avg`` (v, the mean square of the gradients) and ``acc_delta`` (a, of the
+    steps)."""
     if "square_avg" not in state:
         state["step"] = 0
         state["square_avg"] = np.zeros_like(param)
         state["acc_delta"] = np.zeros_like(param)
     state["step"] += 1
-    grad = decay_weights(param, -grad if maximize else grad, lr, weight_decay, False)
+    grad = decay_weights(param, -grad if maximize else grad, lr, weight_decay,
+                         False)
     square_avg, acc_delta = state["square_avg"], state["acc_delta"]
     square_avg *= rho
-    square_avg += (1 - rho) * grad * grad                         # v = rho v + (1 - rho) g^2
-    delta = np.sqrt(acc_delta + eps) / np.sqrt(square_avg + eps) * grad   # units of theta
+    square_avg += (1 - rho) * grad * grad           # v = rho v + (1 - rho) g^2
+    # the step, in units of theta: sqrt(a + eps) / sqrt(v + eps) * g
+    delta = np.sqrt(acc_delta + eps) / np.sqrt(square_avg + eps) * grad
     acc_delta *= rho
-    acc_delta += (1 - rho) * delta * delta                        # u = rho u + (1 - rho) D^2
+    acc_delta += (1 - rho) * delta * delta    # a = rho a + (1 - rho) delta^2
     param -= lr * delta
 
 

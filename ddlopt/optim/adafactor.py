@@ -55,16 +55,18 @@ def factored_shapes(shape):
     return shape[:-1] + (1,), shape[:-2] + (1,) + shape[-1:]
 
 
-def adafactor_update(param, grad, state, *, lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3),
-                     d=1.0, weight_decay=0.0, maximize=False):
+def adafactor_update(param, grad, state, *, lr=1e-2, beta2_decay=-0.8,
+                     eps=(None, 1e-3), d=1.0, weight_decay=0.0, maximize=False):
     """One Adafactor step on ``param`` (in place). ``state`` holds ``step`` and either
-    ``row_var`` and ``col_var`` (the factors, for ndim >= 2) or ``variance`` (vectors)."""
+    ``row_var`` and ``col_var`` (the factors R and C, for ndim >= 2) or ``variance``
+    (vectors). ``d`` is the clipping threshold of the update's RMS (chi in the book)."""
     factored = param.ndim > 1
     if "step" not in state:
         state["step"] = 0
         if factored:
             row_shape, col_shape = factored_shapes(param.shape)
-            state["row_var"], state["col_var"] = np.zeros(row_shape), np.zeros(col_shape)
+            state["row_var"] = np.zeros(row_shape)
+            state["col_var"] = np.zeros(col_shape)
         else:
             state["variance"] = np.zeros_like(param)
     eps1, eps2 = eps
@@ -74,24 +76,28 @@ def adafactor_update(param, grad, state, *, lr=1e-2, beta2_decay=-0.8, eps=(None
     t = state["step"]
     if maximize:
         grad = -grad
-    one_minus_beta2 = t**beta2_decay                 # 1 - beta2_t: beta2_t grows towards 1
+    one_minus_beta2 = t**beta2_decay    # 1 - beta2_t: beta2_t grows towards 1
     relative_step = min(lr, 1 / t**0.5)
-    alpha = max(eps2, _rms(param)) * relative_step   # steps relative to the parameter's size
+    # steps relative to the parameter's size
+    alpha = max(eps2, _rms(param)) * relative_step
     if weight_decay != 0:
         param *= 1 - lr * weight_decay
     grad_squared = grad * grad
     if factored:
         row_var, col_var = state["row_var"], state["col_var"]
-        row_var += one_minus_beta2 * (grad_squared.mean(axis=-1, keepdims=True) - row_var)
-        col_var += one_minus_beta2 * (grad_squared.mean(axis=-2, keepdims=True) - col_var)
-        var_estimate = row_var @ col_var / np.maximum(row_var.mean(axis=-2, keepdims=True),
-                                                      eps1)   # rank one: R C / mean(R)
+        row_mean = grad_squared.mean(axis=-1, keepdims=True)
+        col_mean = grad_squared.mean(axis=-2, keepdims=True)
+        row_var += one_minus_beta2 * (row_mean - row_var)
+        col_var += one_minus_beta2 * (col_mean - col_var)
+        # rank one: R C / mean(R)
+        mean_row = np.maximum(row_var.mean(axis=-2, keepdims=True), eps1)
+        var_estimate = row_var @ col_var / mean_row
     else:
         variance = state["variance"]
         variance += one_minus_beta2 * (grad_squared - variance)
         var_estimate = variance
     update = grad / np.sqrt(np.maximum(var_estimate, eps1 * eps1))
-    param -= alpha / max(1.0, _rms(update) / d) * update   # clip the update's RMS at d
+    param -= alpha / max(1.0, _rms(update) / d) * update   # RMS clipped at d
 
 
 class Adafactor(Optimizer):

@@ -23,15 +23,16 @@ __all__ = ["Adamax", "adamax_update"]
 
 def adamax_update(param, grad, state, *, lr=2e-3, betas=(0.9, 0.999), eps=1e-8,
                   weight_decay=0.0, maximize=False):
-    """One Adamax step on ``param`` (in place); ``state`` holds ``step``, ``exp_avg`` (m)
-    and ``exp_inf`` (u, the decaying maximum of |g|)."""
+    """One Adamax step on ``param`` (in place); ``state`` holds ``step``, ``exp_avg``
+    (m) and ``exp_inf`` (u, the decaying maximum of |g|)."""
     beta1, beta2 = betas
     if "exp_avg" not in state:
         state["step"] = 0
         state["exp_avg"] = np.zeros_like(param)
         state["exp_inf"] = np.zeros_like(param)
     state["step"] += 1
-    grad = decay_weights(param, -grad if maximize else grad, lr, weight_decay, False)
+    grad = decay_weights(param, -grad if maximize else grad, lr, weight_decay,
+                         False)
     exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]
     exp_avg += (1 - beta1) * (grad - exp_avg)
     np.maximum(beta2 * exp_inf, np.abs(grad) + eps, out=exp_inf)

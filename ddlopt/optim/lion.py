@@ -29,16 +29,18 @@ def check_lion_hyperparameters(group):
     check_hyperparameter(group["weight_decay"], "weight_decay")
 
 
-def lion_update(param, grad, state, *, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0):
+def lion_update(param, grad, state, *, lr=1e-4, betas=(0.9, 0.99),
+                weight_decay=0.0):
     """One Lion step on ``param`` (in place); ``state`` holds ``exp_avg`` (m)."""
     beta1, beta2 = betas
     if "exp_avg" not in state:
         state["exp_avg"] = np.zeros_like(param)
     exp_avg = state["exp_avg"]
     param *= 1 - lr * weight_decay
-    param -= lr * np.sign(beta1 * exp_avg + (1 - beta1) * grad)   # +-lr on every coordinate
+    # +-lr on every coordinate
+    param -= lr * np.sign(beta1 * exp_avg + (1 - beta1) * grad)
     exp_avg *= beta2
-    exp_avg += (1 - beta2) * grad                                 # the momentum moves slower
+    exp_avg += (1 - beta2) * grad       # the momentum moves slower
 
 
 class Lion(Optimizer):

@@ -7,8 +7,8 @@ large singular values). Muon replaces it by the nearest semi-orthogonal matrix
 rare directions included. An SVD per step is too slow; a few Newton–Schulz iterations
 :math:`X \leftarrow a X + (b\, X X^\top + c\, (X X^\top)^2) X` on the normalized matrix push
 every singular value towards 1 with matrix products only. This only means something for a
-matrix, so Muon takes 2-D parameters alone; embeddings, biases, norms and the output layer
-go to AdamW. torch.optim.Muon's algorithm:
+matrix, so Muon takes 2-D parameters alone; embeddings, the input and output layers, biases
+and norms go to AdamW. torch.optim.Muon's algorithm:
 
 .. math::
 
@@ -74,24 +74,27 @@ def adjusted_lr(lr, adjust_lr_fn, shape):
     return lr * 0.2 * math.sqrt(max(rows, cols))
 
 
-def newton_schulz(matrix, steps=5, coefficients=NS_COEFFICIENTS, eps=1e-7, dtype=np.float64):
-    """k Newton–Schulz iterations towards the orthogonal factor U V^T of ``matrix``, in
-    ``dtype``. A wide orientation keeps the Gram matrix X X^T the small one."""
+def newton_schulz(matrix, steps=5, coefficients=NS_COEFFICIENTS, eps=1e-7,
+                  dtype=np.float64):
+    """k Newton–Schulz iterations towards the orthogonal factor U V^T of ``matrix``,
+    in ``dtype``. A wide orientation keeps the Gram matrix X X^T the small one. The
+    coefficients (a, b, c) are the book's (q1, q2, q3)."""
     a, b, c = coefficients
     x = np.asarray(matrix, dtype=dtype)
     tall = x.shape[0] > x.shape[1]
     if tall:
         x = x.T
-    x = x / max(np.linalg.norm(x), eps)            # singular values now in [0, 1]
+    x = x / max(np.linalg.norm(x), eps)        # singular values now in [0, 1]
     for _ in range(steps):
         gram = x @ x.T
-        x = a * x + (b * gram + c * gram @ gram) @ x   # odd polynomial in the singular values
+        # an odd polynomial in the singular values
+        x = a * x + (b * gram + c * gram @ gram) @ x
     return x.T if tall else x
 
 
-def muon_update(param, grad, state, *, lr=1e-3, weight_decay=0.1, momentum=0.95,
-                nesterov=True, ns_coefficients=NS_COEFFICIENTS, eps=1e-7, ns_steps=5,
-                adjust_lr_fn=None, ns_dtype=np.float64):
+def muon_update(param, grad, state, *, lr=1e-3, weight_decay=0.1,
+                momentum=0.95, nesterov=True, ns_coefficients=NS_COEFFICIENTS,
+                eps=1e-7, ns_steps=5, adjust_lr_fn=None, ns_dtype=np.float64):
     """One Muon step on the matrix ``param`` (in place); ``state`` holds
     ``momentum_buffer``."""
     if "momentum_buffer" not in state:
@@ -99,7 +102,8 @@ def muon_update(param, grad, state, *, lr=1e-3, weight_decay=0.1, momentum=0.95,
     buf = state["momentum_buffer"]
     buf += (1 - momentum) * (grad - buf)
     direction = grad + momentum * (buf - grad) if nesterov else buf
-    orthogonal = newton_schulz(direction, ns_steps, ns_coefficients, eps, ns_dtype)
+    orthogonal = newton_schulz(direction, ns_steps, ns_coefficients, eps,
+                               ns_dtype)
     param *= 1 - lr * weight_decay
     param -= adjusted_lr(lr, adjust_lr_fn, param.shape) * orthogonal
 

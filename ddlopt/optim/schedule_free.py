@@ -52,24 +52,28 @@ def check_schedule_free_hyperparameters(group):
 
 
 def advance_schedule(group):
-    """Count one step of a param group (in the group, as the package does); returns the
-    step's learning rate (with warm-up), the averaging weight c_t and 1 - beta2^t."""
+    """Count one step of a param group (in the group, as the package does); returns
+    the step's learning rate (with warm-up), the averaging weight xi_t (the paper's
+    c_t) and 1 - beta2^t."""
     k, warmup = group["k"], group["warmup_steps"]
     lr = group["lr"] * ((k + 1) / warmup if k < warmup else 1.0)
     group["scheduled_lr"] = lr
     group["lr_max"] = max(lr, group["lr_max"])
     weight = (k + 1) ** group["r"] * group["lr_max"] ** group["weight_lr_power"]
     group["weight_sum"] += weight
-    average_weight = weight / group["weight_sum"] if group["weight_sum"] != 0 else 0.0
+    total = group["weight_sum"]
+    average_weight = weight / total if total != 0 else 0.0
     group["k"] = k + 1
     return lr, average_weight, 1 - group["betas"][1] ** (k + 1)
 
 
-def schedule_free_adamw_update(y, grad, state, *, lr, average_weight, bias_correction2,
-                               betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-    """One Schedule-Free AdamW step on the parameters ``y`` (in place), given the group's
-    ``lr``, ``average_weight`` c and ``bias_correction2`` from :func:`advance_schedule`.
-    ``state`` holds ``z`` and ``exp_avg_sq``."""
+def schedule_free_adamw_update(y, grad, state, *, lr, average_weight,
+                               bias_correction2, betas=(0.9, 0.999), eps=1e-8,
+                               weight_decay=0.0):
+    """One Schedule-Free AdamW step on the parameters ``y`` (in place), given the
+    group's ``lr``, ``average_weight`` xi and ``bias_correction2`` from
+    :func:`advance_schedule`. ``state`` holds ``z`` (zeta in the book) and
+    ``exp_avg_sq``."""
     beta1, beta2 = betas
     if "z" not in state:
         state["z"] = y.copy()
@@ -77,10 +81,11 @@ def schedule_free_adamw_update(y, grad, state, *, lr, average_weight, bias_corre
     z, exp_avg_sq = state["z"], state["exp_avg_sq"]
     exp_avg_sq *= beta2
     exp_avg_sq += (1 - beta2) * grad * grad
-    grad = grad / (np.sqrt(exp_avg_sq / bias_correction2) + eps)   # AdamW-normalized
+    # AdamW-normalized
+    grad = grad / (np.sqrt(exp_avg_sq / bias_correction2) + eps)
     if weight_decay != 0:
-        grad = grad + weight_decay * y                              # decay taken at y
-    # y moves to its next value without x: y <- lerp(y, z, c), then the gradient step
+        grad = grad + weight_decay * y               # decay taken at y
+    # y moves to its next value without x: y <- lerp(y, z, xi), then the step
     y += average_weight * (z - y)
     y += lr * (beta1 * (1 - average_weight) - 1) * grad
     z -= lr * grad
