@@ -1,9 +1,10 @@
 """Keras's metric functions: ``from ddlopt import metrics`` reads as ``from keras import
 metrics``.
 
-Each takes ``(y_true, y_pred)`` and returns one value per sample (the mean over the last
-axis where there is one), as Keras's functions do; ``compile`` and ``fit`` average them over
-the samples and record them in the History under the function's name::
+Each takes ``(y_true, y_pred)`` and returns an array of values (per output for the binary
+accuracy, per sample for the categorical ones and the errors), as Keras 3's functions do;
+``compile`` and ``fit`` average them and record the mean in the History under the
+function's name::
 
     model.compile(optimizer="rmsprop", loss="binary_crossentropy",
                   metrics=[metrics.binary_accuracy])
@@ -24,25 +25,26 @@ __all__ = ["binary_accuracy", "categorical_accuracy", "sparse_categorical_accura
 
 
 def binary_accuracy(y_true, y_pred, threshold=0.5):
-    """1 where ``y_pred > threshold`` matches the label, else 0; the mean over the last
-    axis (Keras's ``metrics.binary_accuracy``)."""
+    """1.0 where ``y_pred > threshold`` matches the label, else 0.0, for every output
+    (Keras 3's ``metrics.binary_accuracy``; Keras 2 averaged over the last axis)."""
     y_true, y_pred = _as_array(y_true, "y_true"), _as_array(y_pred, "y_pred")
     _same_size(y_true, y_pred)
     predicted = (y_pred > threshold).astype(np.float64)
-    return np.mean(predicted == y_true.reshape(y_pred.shape), axis=-1)
+    return (predicted == y_true.reshape(y_pred.shape)).astype(np.float64)
 
 
 def categorical_accuracy(y_true, y_pred):
-    """1 where the largest probability is on the one-hot target's class, else 0 (Keras's
-    ``metrics.categorical_accuracy``)."""
+    """1.0 where the largest probability is on the one-hot target's class, else 0.0, per
+    sample (Keras's ``metrics.categorical_accuracy``)."""
     y_true, y_pred = _as_array(y_true, "y_true"), _as_array(y_pred, "y_pred")
     _same_size(y_true, y_pred)
     return (np.argmax(y_true, axis=-1) == np.argmax(y_pred, axis=-1)).astype(np.float64)
 
 
 def sparse_categorical_accuracy(y_true, y_pred):
-    """1 where the largest probability is on the labelled class, else 0; ``y_true`` holds
-    class labels, shaped ``(n,)`` or ``(n, 1)`` (Keras's ``metrics.sparse_categorical_accuracy``)."""
+    """1.0 where the largest probability is on the labelled class, else 0.0, per sample;
+    ``y_true`` holds class labels, shaped ``(n,)`` or ``(n, 1)`` (Keras's
+    ``metrics.sparse_categorical_accuracy``)."""
     y_true, y_pred = _as_array(y_true, "y_true"), _as_array(y_pred, "y_pred")
     labels = y_true.reshape(-1) if y_true.size == len(y_pred) else None
     if labels is None or y_pred.ndim != 2:
@@ -52,12 +54,12 @@ def sparse_categorical_accuracy(y_true, y_pred):
 
 
 def accuracy(y_true, y_pred):
-    """1 where the prediction equals the target exactly, else 0 (Keras's
-    ``metrics.accuracy``). The *name* ``"accuracy"`` in ``compile`` means more: the binary,
-    categorical or sparse accuracy that fits the loss."""
+    """1.0 where the prediction equals the target exactly, else 0.0, for every output
+    (Keras's ``metrics.accuracy``). The *name* ``"accuracy"`` in ``compile`` means more: the
+    binary, categorical or sparse accuracy that fits the loss."""
     y_true, y_pred = _as_array(y_true, "y_true"), _as_array(y_pred, "y_pred")
     _same_size(y_true, y_pred)
-    return np.mean(y_pred == y_true.reshape(y_pred.shape), axis=-1)
+    return (y_pred == y_true.reshape(y_pred.shape)).astype(np.float64)
 
 
 def _same_size(y_true, y_pred):
@@ -74,9 +76,9 @@ _REGISTRY.update(mse=mse, mae=mae)
 
 def get(identifier):
     """The metric function for a Keras name (``"binary_accuracy"``, ``"mse"``, ...); a
-    function ``(y_true, y_pred) -> values per sample`` is returned as it is. The names ``"accuracy"`` and ``"acc"`` are resolved by ``compile``,
+    function ``(y_true, y_pred) -> array of values`` is returned as it is. The names ``"accuracy"`` and ``"acc"`` are resolved by ``compile``,
     which knows the loss."""
-    if callable(identifier):   # any (y_true, y_pred) -> values per sample, as in Keras
+    if callable(identifier):   # any (y_true, y_pred) -> values, as in Keras
         return identifier
     if not isinstance(identifier, str):
         raise TypeError(f"a metric must be a name (str) or a ddlopt.metrics function, got "

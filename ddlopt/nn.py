@@ -329,7 +329,7 @@ class Sequential:
             self.optimizer = optimizer
         else:
             self.optimizer = optim.get(optimizer, self.parameters())
-        self.metrics = []   # (History key, function(y_true, y_pred) -> values per sample)
+        self.metrics = []   # (History key, function(y_true, y_pred) -> array of values)
         for m in metrics or []:
             if m in ("accuracy", "acc"):
                 self.metrics.append(("accuracy", _accuracy_for(self.loss)))
