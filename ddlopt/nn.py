@@ -335,8 +335,9 @@ class Sequential:
                 self.metrics.append(("accuracy", _accuracy_for(self.loss)))
             else:
                 function = metric_functions.get(m)
-                key = m if isinstance(m, str) else getattr(function, "__name__", repr(m))
-                self.metrics.append((_SHORT.get(key, key), function))
+                key = _SHORT.get(m, m) if isinstance(m, str) else getattr(
+                    function, "__name__", repr(m))
+                self.metrics.append((key, function))
         # fold a sigmoid/softmax output into the cross-entropy: train on logits, exactly
         last = getattr(self.layers[-1], "activation", None)
         from_logits = getattr(self.loss, "from_logits", False)
