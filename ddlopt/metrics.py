@@ -76,8 +76,8 @@ _REGISTRY.update(mse=mse, mae=mae)
 
 def get(identifier):
     """The metric function for a Keras name (``"binary_accuracy"``, ``"mse"``, ...); a
-    function ``(y_true, y_pred) -> array of values`` is returned as it is. The names ``"accuracy"`` and ``"acc"`` are resolved by ``compile``,
-    which knows the loss."""
+    function ``(y_true, y_pred) -> array of values`` is returned as it is. The names
+    ``"accuracy"`` and ``"acc"`` are resolved by ``compile``, which knows the loss."""
     if callable(identifier):   # any (y_true, y_pred) -> values, as in Keras
         return identifier
     if not isinstance(identifier, str):

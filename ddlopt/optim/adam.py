@@ -22,7 +22,7 @@ from .optimizer import Optimizer, check_flags, check_hyperparameter
 __all__ = ["Adam", "AdamW", "adam_update", "adam_update_in_chunks", "adam_scratch",
            "decay_weights", "NAdam", "nadam_update", "KerasAdam",
            "keras_adam_update", "check_adam_hyperparameters", "KerasAdamW", "KerasNadam",
-           "keras_nadam_update"]
+           "keras_nadam_update", "KerasAdamFamily"]
 
 
 def check_betas(betas, inclusive_high):
@@ -257,7 +257,24 @@ def keras_adam_update(param, grad, state, *, learning_rate, beta_1=0.9, beta_2=0
     param -= m * alpha / (np.sqrt(v) + epsilon)
 
 
-class KerasAdam(KerasOptimizer):
+class KerasAdamFamily(KerasOptimizer):
+    """What Keras's Adam, Nadam and Adamax share: ``(params=None, learning_rate=0.001,
+    beta_1=0.9, beta_2=0.999, epsilon=1e-7, **keras_options)`` and their checks; a subclass
+    names its ``keras_name`` and ``update``."""
+
+    def __init__(self, params=None, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-7, **keras_options):
+        super().__init__(params, dict(lr=learning_rate, beta_1=beta_1, beta_2=beta_2,
+                                      epsilon=epsilon), **keras_options)
+
+    def check_keras(self, group):
+        for name in ("beta_1", "beta_2"):
+            check_hyperparameter(group[name], name, high=1.0, inclusive_high=False)
+        check_hyperparameter(group["epsilon"], "epsilon")
+        check_flags(group, "amsgrad")
+
+
+class KerasAdam(KerasAdamFamily):
     """Adam with Keras's names, defaults and formula: ``KerasAdam(params=None,
     learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
     **keras_options)``, the update :func:`keras_adam_update`; the Keras options (``lr``,
@@ -274,14 +291,9 @@ class KerasAdam(KerasOptimizer):
 
     def __init__(self, params=None, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-7, amsgrad=False, **keras_options):
-        super().__init__(params, dict(lr=learning_rate, beta_1=beta_1, beta_2=beta_2,
-                                      epsilon=epsilon, amsgrad=amsgrad), **keras_options)
-
-    def check_keras(self, group):
-        for name in ("beta_1", "beta_2"):
-            check_hyperparameter(group[name], name, high=1.0, inclusive_high=False)
-        check_hyperparameter(group["epsilon"], "epsilon")
-        check_flags(group, "amsgrad")
+        KerasOptimizer.__init__(self, params, dict(lr=learning_rate, beta_1=beta_1,
+                                                   beta_2=beta_2, epsilon=epsilon,
+                                                   amsgrad=amsgrad), **keras_options)
 
 
 class KerasAdamW(KerasAdam):
@@ -311,17 +323,10 @@ def keras_nadam_update(param, grad, state, *, learning_rate, beta_1=0.9, beta_2=
                  momentum_decay=1.0)
 
 
-class KerasNadam(KerasOptimizer):
+class KerasNadam(KerasAdamFamily):
     """Nadam with Keras's names, defaults and formula: ``KerasNadam(params=None,
     learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **keras_options)``, the
     update :func:`keras_nadam_update`. What ``ddlopt.optim.get("nadam")`` returns."""
 
     keras_name = "Nadam"
     update = staticmethod(keras_nadam_update)
-
-    def __init__(self, params=None, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
-                 epsilon=1e-7, **keras_options):
-        super().__init__(params, dict(lr=learning_rate, beta_1=beta_1, beta_2=beta_2,
-                                      epsilon=epsilon), **keras_options)
-
-    check_keras = KerasAdam.check_keras

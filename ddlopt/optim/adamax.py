@@ -15,9 +15,8 @@ torch.optim.Adamax's algorithm (:math:`\epsilon` inside the maximum):
 
 import numpy as np
 
-from .adam import check_adam_hyperparameters, decay_weights
-from .keras import KerasOptimizer
-from .optimizer import Optimizer, check_hyperparameter
+from .adam import KerasAdamFamily, check_adam_hyperparameters, decay_weights
+from .optimizer import Optimizer
 
 __all__ = ["Adamax", "adamax_update", "KerasAdamax", "keras_adamax_update"]
 
@@ -72,20 +71,10 @@ def keras_adamax_update(param, grad, state, *, learning_rate, beta_1=0.9, beta_2
     param -= learning_rate * m / ((1 - beta_1 ** state["step"]) * (u + epsilon))
 
 
-class KerasAdamax(KerasOptimizer):
+class KerasAdamax(KerasAdamFamily):
     """Adamax with Keras's names, defaults and formula: ``KerasAdamax(params=None,
     learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **keras_options)``, the
     update :func:`keras_adamax_update`. What ``ddlopt.optim.get("adamax")`` returns."""
 
     keras_name = "Adamax"
     update = staticmethod(keras_adamax_update)
-
-    def __init__(self, params=None, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
-                 epsilon=1e-7, **keras_options):
-        super().__init__(params, dict(lr=learning_rate, beta_1=beta_1, beta_2=beta_2,
-                                      epsilon=epsilon), **keras_options)
-
-    def check_keras(self, group):
-        for name in ("beta_1", "beta_2"):
-            check_hyperparameter(group[name], name, high=1.0, inclusive_high=False)
-        check_hyperparameter(group["epsilon"], "epsilon")

@@ -191,3 +191,10 @@ class KerasOptimizer(Optimizer):
     def load_state_dict(self, state_dict):
         super().load_state_dict(state_dict)
         self.iterations = state_dict.get("iterations", 0)
+
+    def __repr__(self):
+        if self.built:
+            return super().__repr__()
+        settings = ", ".join(f"{'learning_rate' if k == 'lr' else k}={v!r}"
+                             for k, v in self.defaults.items())
+        return f"{self.keras_name}({settings}) (not built: compile a model with it)"

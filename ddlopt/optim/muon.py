@@ -76,19 +76,15 @@ def adjusted_lr(lr, adjust_lr_fn, shape):
     return lr * 0.2 * math.sqrt(max(rows, cols))
 
 
-def newton_schulz(matrix, steps=5, coefficients=NS_COEFFICIENTS, eps=1e-7, dtype=np.float64,
-                  normalize="max"):
+def newton_schulz(matrix, steps=5, coefficients=NS_COEFFICIENTS, eps=1e-7, dtype=np.float64):
     """k Newton–Schulz iterations towards the orthogonal factor U V^T of ``matrix``, in
-    ``dtype``. A wide orientation keeps the Gram matrix X X^T the small one. The matrix is
-    first divided by ``max(norm, eps)`` (torch's ``normalize="max"``) or by ``norm + eps``
-    (Keras's, ``normalize="add"``)."""
+    ``dtype``. A wide orientation keeps the Gram matrix X X^T the small one."""
     a, b, c = coefficients
     x = np.asarray(matrix, dtype=dtype)
     tall = x.shape[0] > x.shape[1]
     if tall:
         x = x.T
-    norm = np.linalg.norm(x)
-    x = x / (max(norm, eps) if normalize == "max" else norm + eps)   # singular values <= 1
+    x = x / max(np.linalg.norm(x), eps)            # singular values now in [0, 1]
     for _ in range(steps):
         gram = x @ x.T
         x = a * x + (b * gram + c * gram @ gram) @ x   # odd polynomial in the singular values
@@ -156,8 +152,10 @@ def keras_muon_update(param, grad, state, *, learning_rate, adam_beta_1=0.9, ada
     buf *= momentum
     buf += grad
     direction = grad + momentum * buf if nesterov else buf
-    orthogonal = newton_schulz(direction, ns_steps, (muon_a, muon_b, muon_c), 1e-7,
-                               normalize="add")
+    # Keras divides by norm + 1e-7 (torch by max(norm, eps)); the norm of what is left is
+    # below 1, so newton_schulz's own division, by max(norm, 1.0), is by 1: exact, a no-op
+    normalized = direction / (np.linalg.norm(direction) + 1e-7)
+    orthogonal = newton_schulz(normalized, ns_steps, (muon_a, muon_b, muon_c), eps=1.0)
     step = learning_rate * orthogonal
     if rms_rate is not None:
         step = step * (np.sqrt(max(param.shape)) * rms_rate)
