@@ -39,8 +39,8 @@ def test_set_seed_seeds_torch_when_it_is_loaded():
 
 
 PUBLIC = ["Parameter", "__version__", "callbacks", "check", "clip_grad_norm", "compare", "data",
-          "floor", "init", "losses", "lr_finder", "nn", "optim", "regularization", "schedules",
-          "set_seed", "study", "surfaces", "utils"]
+          "floor", "init", "losses", "lr_finder", "metrics", "nn", "optim", "optimizers",
+          "regularization", "schedules", "set_seed", "study", "surfaces", "utils"]
 
 
 def test_dir_lists_only_what_a_student_uses():
