@@ -106,6 +106,7 @@ class Book:
         latex = out / "_build" / "latex"
         self.path = latex / PDF_NAME
         self.log = (latex / PDF_NAME).with_suffix(".log").read_text(errors="replace")
+        self.tex = (latex / PDF_NAME).with_suffix(".tex").read_text().splitlines()
         self.seconds = seconds
         text = subprocess.run(["pdftotext", str(self.path), "-"], capture_output=True,
                               text=True, check=True).stdout
@@ -155,7 +156,9 @@ def chapters(book, html):
     first and last page index in the PDF)."""
     found = []
     for name in book_notebooks.toc_files()[1:]:
-        h1 = BeautifulSoup((html / f"{name}.html").read_text(), "html.parser").find("h1")
+        page = BeautifulSoup((html / f"{name}.html").read_text(), "html.parser")
+        # the page's own title (the theme repeats it, unnumbered, in its header)
+        h1 = next(h for h in page.find_all("h1") if h.find(class_="headerlink"))
         span = h1.find(class_="section-number")
         number = span.get_text().strip().rstrip(".") if span else None
         found.append([name, number, book.opening_page(name, number)])
@@ -213,12 +216,15 @@ def test_no_unresolved_reference_or_citation(book):
 
 
 def test_nothing_runs_past_the_text_block(book):
-    """Code, outputs, tables and formulas stay inside the margins (Overfull \\hbox in the log,
-    with the text that overflows on the line after), and every character has a glyph."""
-    overfull = [f"{float(width):.1f}pt: {context.strip()[:100]}"
-                for width, context in re.findall(r"Overfull \\hbox \((\d+\.\d+)pt too wide\)"
-                                                 r"[^\n]*\n([^\n]*)", book.log)
-                if float(width) > 1.0]
+    """Code, outputs, tables and formulas stay inside the margins (the log's Overfull \\hbox
+    warnings), and every character has a glyph (the log's Missing character)."""
+    overfull = []
+    for width, line in re.findall(r"Overfull \\hbox \((\d+\.\d+)pt too wide\)\D*(\d+)", book.log):
+        if float(width) > 1.0:
+            chapters = re.findall(r"\\chapter\{([^}]*)\}", "\n".join(book.tex[:int(line)]))
+            where = chapters[-1] if chapters else "front matter"
+            overfull.append(f"{float(width):.1f}pt in {where!r}, LaTeX line {line}: "
+                            f"{book.tex[int(line) - 1].strip()[:100]}")
     assert not overfull, f"{len(overfull)} lines run past the text block:\n" + "\n".join(overfull)
     missing = sorted(set(re.findall(r"Missing character: There is no (.+?) in font", book.log)))
     assert not missing, f"characters the fonts lack (dropped from the PDF): {missing}"
