@@ -51,6 +51,7 @@ def execute(path):
 
     nb = nbformat.read(path, as_version=4)
     os.environ["PYTHONHASHSEED"] = "0"  # inherited by the kernel
+    os.environ["DDLOPT_BOOK"] = "1"  # interactive figures output the book's HTML (ddlopt.interactive)
     client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
                             record_timing=False, resources={"metadata": {"path": str(path.parent)}})
     client.execute()

@@ -48,6 +48,7 @@ from . import schedules as lr_schedules
 from .nn import Dense, Sequential
 from .optim import SGD, adam_update, sgd_update
 from .params import Parameter
+from .study import _one_blas_thread
 from .surfaces import Quadratic
 
 __all__ = ["Control", "Explorer", "gradient_descent", "momentum", "adam", "schedules",
@@ -532,9 +533,10 @@ class GradientDescentExplorer(Explorer):
         counts = {name: sum(self.region(lr) == name for lr in lrs)
                   for name in (*self.REGIONS, "edge")}
         lines = [f"{len(lrs)} learning rates from {min(lrs):g} to {max(lrs):g}, "
-                 f"{self.steps} steps each, on curvatures μ = {self.mu:g} and L = {self.L:g}",
+                 f"{self.steps} steps each; curvatures μ = {self.mu:g}, L = {self.L:g}",
                  f"crawl below η = {low:.4f}, converge up to {high:.4f}, oscillate up to "
-                 f"2/L = {edge:g}, diverge beyond",
+                 f"2/L = {edge:g},",
+                 "diverge beyond",
                  "settings per region: " + ", ".join(f"{k} {v}" for k, v in counts.items())]
         return "\n".join(lines)
 
@@ -695,12 +697,13 @@ class MomentumExplorer(Explorer):
                  key=lambda i: self.results[i]["rate"])
         diverged = sum(r["rate"] > 1 for r in self.results.values())
         return "\n".join([
-            f"{len(lrs)} × {len(momenta)} settings (η from {min(lrs):g} to {max(lrs):g}, "
-            f"β from {min(momenta):g} to {max(momenta):g}), {self.steps} steps drawn; "
-            f"rates measured over {self.rate_steps} steps",
+            f"{len(lrs)} × {len(momenta)} settings: η from {min(lrs):g} to {max(lrs):g}, "
+            f"β from {min(momenta):g} to {max(momenta):g}",
+            f"{self.steps} steps drawn; rates measured over {self.rate_steps} steps",
             f"best on the grid: η = {lrs[best[0]]:g}, β = {momenta[best[1]]:g}, rate "
-            f"{self.results[best]['rate']:.3f} (theory's best "
-            f"(√κ − 1)/(√κ + 1) = {self.rate(self.best_lr, self.best_momentum):.3f})",
+            f"{self.results[best]['rate']:.3f}",
+            f"(the theory's best, (√κ − 1)/(√κ + 1): "
+            f"{self.rate(self.best_lr, self.best_momentum):.3f})",
             f"best without momentum: η = {lrs[gd[0]]:g}, rate {self.results[gd]['rate']:.3f}",
             f"{diverged} of {len(self.results)} settings diverge"])
 
@@ -991,17 +994,18 @@ class ScheduleExplorer(Explorer):
 
     def summary(self):
         warmups = self.controls[0].values
+        curvatures = self.problem.curvatures
         lines = [f"SGD, η₀ = {self.lr:g}, {self.steps} steps on the noisy quadratic "
-                 f"({len(self.problem.curvatures)} curvatures from "
-                 f"{self.problem.curvatures.min():g} to {self.problem.curvatures.max():g}, "
-                 f"{self.runs} runs); final loss (mean of the last 20 steps):",
-                 f"{'warm-up':>8}" + "".join(f"{s:>16}" for s in SHAPES)]
-        for warmup in warmups:
-            finals = [self.at(warmup=warmup, shape=s)["final"] for s in SHAPES]
-            lines.append(f"{warmup:>8}" + "".join(f"{v:>16.2e}" for v in finals))
+                 f"({len(curvatures)} curvatures",
+                 f"from {curvatures.min():g} to {curvatures.max():g}, {self.runs} runs); "
+                 "the final loss (mean of the last 20 steps)",
+                 f"{'':<16}" + "".join(f"{f'warm-up {w}':>13}" for w in warmups)]
+        for shape in SHAPES:
+            finals = [self.at(warmup=w, shape=shape)["final"] for w in warmups]
+            lines.append(f"{shape:<16}" + "".join(f"{v:>13.2e}" for v in finals))
         return "\n".join(lines)
 
-    def panel(self, shapes=("constant", "step", "cosine", "cosine restarts"), warmup=20):
+    def panel(self, shapes=("constant", "step", "cosine", "cosine restarts"), warmup=25):
         """The static version: four shapes after one warm-up, the rate and the loss."""
         import matplotlib.pyplot as plt
 
@@ -1063,9 +1067,10 @@ class InitializationExplorer(Explorer):
 
     def _compute(self, gain):
         result = {}
-        for activation in self.ACTIVATIONS:
-            result[activation], result[f"{activation} gradient"] = \
-                self.statistics(activation, gain)
+        with _one_blas_thread():  # small matrices: threads only wait for each other
+            for activation in self.ACTIVATIONS:
+                result[activation], result[f"{activation} gradient"] = \
+                    self.statistics(activation, gain)
         return result
 
     def _traces(self, index, result):
@@ -1113,7 +1118,7 @@ class InitializationExplorer(Explorer):
 
     def summary(self):
         lines = [f"{self.depth} dense layers of width {self.width}, Glorot normal × c, a batch "
-                 f"of {self.batch}; std of the last layer's output:",
+                 f"of {self.batch};", "the std of the last layer's output:",
                  f"{'c':>6}{'tanh':>10}{'ReLU':>10}"]
         for gain, label in zip(self.controls[0].values, self.controls[0].labels):
             result = self.at(gain=gain)
