@@ -503,9 +503,11 @@ class GradientDescentExplorer(Explorer):
         # the narrow bands' names sit either side of 2/L, the wide ones' over their middle
         where = {"crawl": ((0 + low) / 2, "center"), "converge": ((low + high) / 2, "center"),
                  "oscillate": (edge, "right"), "diverge": (edge, "left")}
-        annotations = [{"xref": "x3", "yref": "y3 domain", "x": where[name][0], "y": 1.0,
-                        "xanchor": where[name][1], "text": name, "showarrow": False,
-                        "yanchor": "bottom", "font": {"size": 11}} for name in band]
+        inside = {"oscillate", "diverge"}  # inside the plot, under the converge label
+        annotations = [{"xref": "x3", "yref": "y3 domain", "x": where[name][0],
+                        "y": 0.98 if name in inside else 1.0, "xanchor": where[name][1],
+                        "yanchor": "top" if name in inside else "bottom", "text": name,
+                        "showarrow": False, "font": {"size": 11}} for name in band]
         annotations.append({"xref": "x3", "yref": "y3 domain", "x": edge, "y": 0.05,
                             "text": "2/L", "showarrow": False, "xanchor": "left",
                             "font": {"size": 11}})
@@ -936,7 +938,7 @@ class ScheduleExplorer(Explorer):
         self.lr, self.steps, self.runs, self.seed = lr, steps, runs, seed
         self.stride = stride  # the figure draws every stride-th step
         self.problem = problem or NoisyQuadraticModel()
-        super().__init__([Control("warmup", "warm-up T_w", warmups, active=0),
+        super().__init__([Control("warmup", "warm-up steps", warmups, active=0),
                           Control("shape", "shape", SHAPES, labels=SHAPES, active=3,
                                   buttons=True)])
 
