@@ -565,7 +565,7 @@ class GradientDescentExplorer(Explorer):
         ax_path.plot(0, 0, "k*", ms=10)
         (x0, x1), (y0, y1) = self.surface.bounds
         ax_path.set(xlim=(x0, x1), ylim=(y0, y1), xlabel="θ₁", ylabel="θ₂")
-        ax_loss.set(xlabel="step t", ylabel="𝓛(θ_t)", ylim=(1e-10, 1e4))
+        ax_loss.set(xlabel="step t", ylabel=r"$\mathcal{L}(\theta_t)$", ylim=(1e-10, 1e4))
         ax_loss.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))
         return fig
 
@@ -732,7 +732,7 @@ class MomentumExplorer(Explorer):
         axes[0].plot(0, 0, "k*", ms=10)
         axes[0].set(xlim=self.surface.bounds[0], ylim=self.surface.bounds[1], xlabel="θ₁",
                     ylabel="θ₂")
-        axes[1].set(xlabel="step t", ylabel="𝓛(θ_t)", ylim=(1e-12, 1e3))
+        axes[1].set(xlabel="step t", ylabel=r"$\mathcal{L}(\theta_t)$", ylim=(1e-12, 1e3))
         axes[1].legend(loc="lower left", fontsize=8)
         axes[2].set(xlabel="learning rate η", ylabel="momentum β")
         return fig
@@ -1018,8 +1018,8 @@ class ScheduleExplorer(Explorer):
             label = f"{shape} (warm-up {warmup})"
             ax_lr.plot(result["lr"], color=color, label=label)
             ax_loss.semilogy(result["loss"], color=color, label=label)
-        ax_lr.set(xlabel="step t", ylabel="η_t")
-        ax_loss.set(xlabel="step t", ylabel="𝓛(θ_t)")
+        ax_lr.set(xlabel="step t", ylabel=r"$\eta_t$")
+        ax_loss.set(xlabel="step t", ylabel=r"$\mathcal{L}(\theta_t)$")
         ax_loss.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8)
         return fig
 

@@ -380,3 +380,20 @@ def test_unknown_controls_and_off_grid_values_are_named():
     with pytest.raises(ValueError, match="unknown shape 'linear'"):
         interactive.build_schedule(SGD([ddlopt.Parameter(np.zeros(1))], lr=0.1), "linear", 10, 0)
     assert schedules.CosineAnnealingWarmRestarts  # the builder's restarts come from ddlopt
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_static_panels_draw_without_a_warning(explorers, name):
+    """A warning (a glyph the font lacks, say) would be stderr in the committed notebook."""
+    import warnings
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = explorers[name].panel()
+        fig.canvas.draw()
+    plt.close(fig)
