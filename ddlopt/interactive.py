@@ -374,6 +374,34 @@ def _contours(surface, axes, levels):
             "showscale": False, "hoverinfo": "skip"}
 
 
+def _surface_traces(surface, levels):
+    """The path panel's fixed part: the level sets and the minimum (a star)."""
+    return [_clean(_contours(surface, ("x", "y"), levels)),
+            _clean(_line([0.0], [0.0], "black", mode="markers", hover="skip",
+                         marker={"symbol": "star", "size": 12, "color": "black"}))]
+
+
+def _surface_axes(surface, bottom=0.0, top=TOP, equal=True):
+    """The path panel's axes, on the left: θ₁ across, θ₂ up (equal scales if ``equal``)."""
+    (x0, x1), (y0, y1) = surface.bounds
+    y_axis = {"domain": [bottom, top], "range": [y0, y1], "title": {"text": "θ₂"},
+              "anchor": "x"}
+    if equal:
+        y_axis["scaleanchor"] = "x"
+    return {"xaxis": {"domain": [0, 0.46], "range": [x0, x1], "title": {"text": "θ₁"},
+                      "anchor": "y"},
+            "yaxis": y_axis}
+
+
+def _surface_panel(ax, surface, start, levels):
+    """The static panel's path axes: level sets, start (open circle), minimum (star)."""
+    X, Y, Z = surface.grid(120)
+    ax.contour(X, Y, Z, levels=np.arange(*levels), colors="0.8", linewidths=0.7)
+    ax.plot(*start, "o", mfc="none", color="k", ms=8)
+    ax.plot(0, 0, "k*", ms=10)
+    ax.set(xlim=surface.bounds[0], ylim=surface.bounds[1], xlabel="θ₁", ylabel="θ₂")
+
+
 # ----------------------------------------------------------------------------------------
 # Runs on a 2-D surface, a whole grid of learning rates at once
 # ----------------------------------------------------------------------------------------
@@ -408,6 +436,7 @@ class GradientDescentExplorer(Explorer):
     and where η sits among the regions crawl / converge / oscillate / diverge, with 2/L."""
 
     name = "ch02-learning-rate"
+    LEVELS = (0.05, 20.0, 1.0)  # the level sets drawn: start, end, spacing
     title = "Gradient descent: the learning rate η"
     height = 600
     REGIONS = ("crawl", "converge", "oscillate", "diverge")
@@ -462,13 +491,9 @@ class GradientDescentExplorer(Explorer):
         colors = _colors()
         low, high, edge = self.edges
         final = significant(self.fine_final)
-        return [
-            _clean(_contours(self.surface, ("x", "y"), (0.05, 20.0, 1.0))),
-            _clean(_line([0.0], [0.0], "black", mode="markers", hover="skip",
-                         marker={"symbol": "star", "size": 12, "color": "black"})),
-            _clean(_line(fixed(self.fine_lrs, 5), final, colors[0], axes=("x3", "y3"),
-                         width=1.5)),
-        ]
+        return [*_surface_traces(self.surface, self.LEVELS),
+                _clean(_line(fixed(self.fine_lrs, 5), final, colors[0], axes=("x3", "y3"),
+                             width=1.5))]
 
     def _traces(self, index, result):
         colors = _colors()
@@ -488,7 +513,6 @@ class GradientDescentExplorer(Explorer):
 
     def _axes(self):
         low, high, edge = self.edges
-        (x0, x1), (y0, y1) = self.surface.bounds
         lrs = self.controls[0].values
         band = {"crawl": (0, low), "converge": (low, high), "oscillate": (high, edge),
                 "diverge": (edge, max(lrs) * 1.05)}
@@ -512,10 +536,7 @@ class GradientDescentExplorer(Explorer):
                             "text": "2/L", "showarrow": False, "xanchor": "left",
                             "font": {"size": 11}})
         axes = {
-            "xaxis": {"domain": [0, 0.46], "range": [x0, x1], "title": {"text": "θ₁"},
-                      "anchor": "y"},
-            "yaxis": {"domain": [0.0, TOP], "range": [y0, y1], "title": {"text": "θ₂"},
-                      "anchor": "x", "scaleanchor": "x"},
+            **_surface_axes(self.surface),
             "xaxis2": {"domain": [0.58, 1], "range": [0, self.steps], "anchor": "y2",
                        "title": {"text": "step t"}},
             "yaxis2": {"domain": [0.55, TOP], "type": "log", "range": [-10, 4], "anchor": "x2",
@@ -554,17 +575,12 @@ class GradientDescentExplorer(Explorer):
                    for name in self.REGIONS]
             lrs[2] = max(lr for lr in grid if self.region(lr) == "oscillate")
         fig, (ax_path, ax_loss) = plt.subplots(1, 2, figsize=(9, 3.6))
-        X, Y, Z = self.surface.grid(120)
-        ax_path.contour(X, Y, Z, levels=np.arange(0.05, 20, 1.0), colors="0.8", linewidths=0.7)
+        _surface_panel(ax_path, self.surface, self.start, self.LEVELS)
         for lr, color in zip(lrs, colors):
             result = self.at(lr=lr)
             label = f"η = {lr:g} ({result['region']})"
             ax_path.plot(*result["path"].T, "o-", ms=2.5, lw=1, color=color, label=label)
             ax_loss.semilogy(result["loss"], color=color, label=label)
-        ax_path.plot(*self.start, "o", mfc="none", color="k", ms=8)
-        ax_path.plot(0, 0, "k*", ms=10)
-        (x0, x1), (y0, y1) = self.surface.bounds
-        ax_path.set(xlim=(x0, x1), ylim=(y0, y1), xlabel="θ₁", ylabel="θ₂")
         ax_loss.set(xlabel="step t", ylabel=r"$\mathcal{L}(\theta_t)$", ylim=(1e-10, 1e4))
         ax_loss.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))
         return fig
@@ -593,6 +609,7 @@ class MomentumExplorer(Explorer):
     map of the convergence rate over (η, β) with the current setting on it."""
 
     name = "ch03-momentum"
+    LEVELS = (0.1, 200.0, 8.0)
     title = "Momentum: step size η and momentum β together"
     height = 640
 
@@ -634,9 +651,7 @@ class MomentumExplorer(Explorer):
         colors = _colors()
         clipped = np.clip(self.rate_map, 0.8, 1.05)
         return [
-            _clean(_contours(self.surface, ("x", "y"), (0.1, 200.0, 8.0))),
-            _clean(_line([0.0], [0.0], "black", mode="markers", hover="skip",
-                         marker={"symbol": "star", "size": 12, "color": "black"})),
+            *_surface_traces(self.surface, self.LEVELS),
             {"type": "heatmap", "x": fixed(self.map_lrs, 5), "y": fixed(self.map_momenta, 4),
              "z": [significant(row, 3) for row in clipped], "xaxis": "x3", "yaxis": "y3",
              "zmin": 0.8, "zmax": 1.05, "hovertemplate": "η %{x}, β %{y}: rate %{z}<extra></extra>",
@@ -671,12 +686,8 @@ class MomentumExplorer(Explorer):
         ]
 
     def _axes(self):
-        (x0, x1), (y0, y1) = self.surface.bounds
         axes = {
-            "xaxis": {"domain": [0, 0.46], "range": [x0, x1], "title": {"text": "θ₁"},
-                      "anchor": "y"},
-            "yaxis": {"domain": [0.3, TOP], "range": [y0, y1], "title": {"text": "θ₂"},
-                      "anchor": "x"},
+            **_surface_axes(self.surface, bottom=0.3, equal=False),
             "xaxis2": {"domain": [0.58, 1], "range": [0, self.steps], "anchor": "y2",
                        "title": {"text": "step t"}},
             "yaxis2": {"domain": [0.55, TOP], "type": "log", "range": [-12, 3], "anchor": "x2",
@@ -716,8 +727,7 @@ class MomentumExplorer(Explorer):
         colors = _colors()
         settings = settings or [(0.019, 0.0), (0.019, 0.9), (0.033, 0.67)]
         fig, axes = plt.subplots(1, 3, figsize=(11, 3.4))
-        X, Y, Z = self.surface.grid(120)
-        axes[0].contour(X, Y, Z, levels=np.arange(0.1, 200, 8.0), colors="0.8", linewidths=0.7)
+        _surface_panel(axes[0], self.surface, self.start, self.LEVELS)
         image = axes[2].pcolormesh(self.map_lrs, self.map_momenta,
                                    np.clip(self.rate_map, 0.8, 1.05), cmap="Blues_r",
                                    vmin=0.8, vmax=1.0, shading="nearest")
@@ -728,10 +738,6 @@ class MomentumExplorer(Explorer):
             axes[0].plot(*result["path"].T, "-", lw=1, color=color, label=label)
             axes[1].semilogy(result["loss"], color=color, label=label)
             axes[2].plot(lr, beta, "o", color=color, mec="white", ms=9)
-        axes[0].plot(*self.start, "o", mfc="none", color="k", ms=8)
-        axes[0].plot(0, 0, "k*", ms=10)
-        axes[0].set(xlim=self.surface.bounds[0], ylim=self.surface.bounds[1], xlabel="θ₁",
-                    ylabel="θ₂")
         axes[1].set(xlabel="step t", ylabel=r"$\mathcal{L}(\theta_t)$", ylim=(1e-12, 1e3))
         axes[1].legend(loc="lower left", fontsize=8)
         axes[2].set(xlabel="learning rate η", ylabel="momentum β")
@@ -770,6 +776,7 @@ class AdamExplorer(Explorer):
     """Adam's first steps and its path as β₁, β₂ and the bias correction change."""
 
     name = "ch05-adam"
+    LEVELS = (0.05, 20.0, 1.0)
     title = "Adam: β₁, β₂ and the bias correction"
     height = 620
 
@@ -792,9 +799,7 @@ class AdamExplorer(Explorer):
 
     def _static(self):
         return [
-            _clean(_contours(self.surface, ("x", "y"), (0.05, 20.0, 1.0))),
-            _clean(_line([0.0], [0.0], "black", mode="markers", hover="skip",
-                         marker={"symbol": "star", "size": 12, "color": "black"})),
+            *_surface_traces(self.surface, self.LEVELS),
             _clean(_line([1, self.steps], [1, 1], "#444", axes=("x2", "y2"), width=1,
                          dash="dash", hover="skip")),
         ]
@@ -815,12 +820,8 @@ class AdamExplorer(Explorer):
         ]
 
     def _axes(self):
-        (x0, x1), (y0, y1) = self.surface.bounds
         axes = {
-            "xaxis": {"domain": [0, 0.46], "range": [x0, x1], "title": {"text": "θ₁"},
-                      "anchor": "y"},
-            "yaxis": {"domain": [0.0, TOP - 0.04], "range": [y0, y1], "title": {"text": "θ₂"},
-                      "anchor": "x", "scaleanchor": "x"},
+            **_surface_axes(self.surface, top=TOP - 0.04),
             "xaxis2": {"domain": [0.58, 1], "type": "log", "range": [0, math.log10(self.steps)],
                        "anchor": "y2", "title": {"text": "step t"}},
             "yaxis2": {"domain": [0.0, TOP - 0.04], "range": [0, 7], "anchor": "x2",
@@ -850,18 +851,13 @@ class AdamExplorer(Explorer):
         colors = _colors()
         settings = settings or [(0.9, 0.999, True), (0.9, 0.999, False), (0.9, 0.99, False)]
         fig, (ax_path, ax_step) = plt.subplots(1, 2, figsize=(9, 3.6))
-        X, Y, Z = self.surface.grid(120)
-        ax_path.contour(X, Y, Z, levels=np.arange(0.05, 20, 1.0), colors="0.8", linewidths=0.7)
+        _surface_panel(ax_path, self.surface, self.start, self.LEVELS)
         for (beta1, beta2, corrected), color in zip(settings, colors):
             result = self.at(beta1=beta1, beta2=beta2, bias_correction=corrected)
             label = f"β₁ = {beta1:g}, β₂ = {beta2:g}, correction {'on' if corrected else 'off'}"
             ax_path.plot(*result["path"].T, "o-", ms=2, lw=1, color=color, label=label)
             ax_step.semilogx(np.arange(1, self.steps + 1), result["step"], "o-", ms=2.5,
                              color=color, label=label)
-        ax_path.plot(*self.start, "o", mfc="none", color="k", ms=8)
-        ax_path.plot(0, 0, "k*", ms=10)
-        ax_path.set(xlim=self.surface.bounds[0], ylim=self.surface.bounds[1], xlabel="θ₁",
-                    ylabel="θ₂")
         ax_step.axhline(1.0, color="k", lw=1, ls="--")
         ax_step.set(xlabel="step t", ylabel="largest |Δθ| / η", ylim=(0, 7))
         ax_step.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8)

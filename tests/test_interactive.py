@@ -364,13 +364,6 @@ def test_summary_fits_the_page(explorers, name):
     assert summary and max(len(line) for line in summary.splitlines()) <= 80
 
 
-def test_importing_the_explorers_loads_neither_plotly_nor_matplotlib():
-    code = ("import sys, ddlopt.interactive; "
-            "print(sorted(m for m in ('plotly', 'matplotlib') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
-
-
 def test_unknown_controls_and_off_grid_values_are_named():
     ex = interactive.GradientDescentExplorer(lrs=[0.1, 0.2], steps=3)
     with pytest.raises(KeyError, match="unknown control"):
