@@ -293,10 +293,10 @@ class Explorer:
 
     def show(self):
         """Show the figure as the place needs it (see the module's docstring)."""
-        if os.environ.get(BOOK_ENV) == "1":
-            from IPython.display import display
+        if os.environ.get(BOOK_ENV) == "1":   # one output, both editions
+            from .plot import interactive as interactive_output
 
-            display({"text/html": self.html(), "text/plain": self.describe()}, raw=True)
+            interactive_output(self.html(), self.panel(), self.describe())
             return
         try:
             figure = self.figure()

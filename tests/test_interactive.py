@@ -309,8 +309,10 @@ def test_show_outputs_the_books_html_in_the_books_runs(explorers, monkeypatch):
     ex = explorers["initialization"]
     ex.show()
     (bundle,), options = shown[0]
-    assert options == {"raw": True}
-    assert bundle["text/html"] == ex.html()
+    assert options["raw"] is True
+    assert bundle["text/html"] == ex.html()     # what the HTML book shows
+    assert bundle["image/png"]                   # the static panel: what the PDF prints
+    assert set(options["metadata"]["image/png"]) == {"width", "height"}
     assert bundle["text/plain"].startswith("Interactive figure: Initialization")
     assert "0x" not in bundle["text/plain"]  # no object repr in the committed output
 
