@@ -115,7 +115,10 @@ def host_overhead(device, counts, repeats, block, say=print):
             ("torch.optim", "fused"): lambda: optim_step.torch_stepper(
                 torch.optim.Adam, dict(lr=1e-3), [256] * n, device, fused=True),
             ("ddlopt", "fused"): lambda: optim_step.torch_stepper(
-                ddlopt.torch.Adam, dict(lr=1e-3), [256] * n, device, fused=True)}
+                ddlopt.torch.Adam, dict(lr=1e-3), [256] * n, device, fused=True),
+            ("ddlopt", "fused, steps on device"): optim_step.built_with(
+                dict(STEPS_ON_DEVICE=True), lambda: optim_step.torch_stepper(
+                    ddlopt.torch.Adam, dict(lr=1e-3), [256] * n, device, fused=True))}
         if device == "cuda":
             makers.update(optim_step.graph_paths([256] * n))
         for (library, path), seconds in optim_step.time_paths(makers, device, repeats,

@@ -129,6 +129,10 @@ def paths(name, sizes, device):
         out["ddlopt", "fused, 4-byte loads"] = built_with(
             dict(VECTORIZE=False), lambda: torch_stepper(twin, kwargs, sizes, device,
                                                          fused=True))
+        if device == "cuda" and name != "SGD momentum":   # SGD counts no steps
+            out["ddlopt", "fused, steps on device"] = built_with(
+                dict(STEPS_ON_DEVICE=True), lambda: torch_stepper(twin, kwargs, sizes, device,
+                                                                  fused=True))
     return out
 
 

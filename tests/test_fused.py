@@ -225,3 +225,21 @@ def test_a_view_off_the_16_byte_grid_is_not_hinted_and_still_right():
         opt.step()
     table = ours._launch_tables[0]["plain"]
     assert table.align == 1 and torch.equal(w.detach(), reference.detach())
+
+
+def test_where_the_step_counts_live():
+    """On the host unless capturable, or fused under STEPS_ON_DEVICE (read when the state is
+    created); the kernel then reads them there. On a CPU both places are the CPU, so the
+    GPU run checks the device case (benchmarks/fused_check.py)."""
+    assert not fused.on_device(dict(fused=True, capturable=False))
+    assert fused.on_device(dict(fused=False, capturable=True))
+    with fused.launch_settings(STEPS_ON_DEVICE=True):
+        assert fused.on_device(dict(fused=True, capturable=False))
+        assert not fused.on_device(dict(fused=False, capturable=False))
+    assert not fused.STEPS_ON_DEVICE   # restored
+
+
+def test_launch_settings_refuse_unknown_names():
+    with pytest.raises(ValueError, match="unknown launch settings.*STEPS_ON_DEVICE"):
+        with fused.launch_settings(VECTORISE=False):
+            pass

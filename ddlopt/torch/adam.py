@@ -73,8 +73,9 @@ class Adam(TwinOptimizer):
                          foreach, check_finite)
 
     def _init_state(self, p, state, group):
-        # capturable: the count lives beside the parameter, where a CUDA graph can add to it
-        state["step"] = torch.tensor(0.0, device=p.device if group.get("capturable") else None)
+        # on the device (capturable, or fused under STEPS_ON_DEVICE): the kernel reads it
+        device = p.device if fused_steps.on_device(group) else None
+        state["step"] = torch.tensor(0.0, device=device)
         state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
         state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
         if group["amsgrad"]:

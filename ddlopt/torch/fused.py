@@ -23,8 +23,8 @@ import warnings
 import torch
 
 __all__ = ["INTERPRET_ON_CPU", "VECTORIZE", "triton_available", "fused_runs_here", "adam_step",
-           "sgd_step", "rmsprop_step", "adam_scalars", "count_steps", "power", "float_bits",
-           "block_table", "launch_settings"]
+           "sgd_step", "rmsprop_step", "adam_scalars", "count_steps", "on_device", "power",
+           "float_bits", "block_table", "launch_settings"]
 
 INTERPRET_ON_CPU = os.environ.get("DDLOPT_FUSED_INTERPRET") == "1"
 BLOCK_CUDA = 2048      # elements per program on a GPU: 8 KiB of each role per program
@@ -34,6 +34,12 @@ BLOCK_INTERPRETED = 1024
 # where they are: the compiler then moves 16 bytes per load. False: one masked launch with
 # no hints, 4-byte loads (the same numbers; benchmarks.optim_step times both).
 VECTORIZE = True
+# Where a fused optimizer keeps its step counts. False (measured on the H200): on the host
+# unless capturable=True, the bias corrections computed on the host (one .item() a tensor
+# a step). True: on the device, as torch.optim's fused optimizers keep them, and the kernel
+# computes the corrections from them, as it does with capturable=True. Read when a tensor's
+# state is created; benchmarks/gpu_run.sh times both (RESULTS.md, GPU).
+STEPS_ON_DEVICE = False
 
 
 @contextlib.contextmanager
@@ -41,10 +47,11 @@ def launch_settings(**settings):
     """Other launch settings for a while: ``with launch_settings(VECTORIZE=False): ...``.
     They are read when a launch table is built, on an optimizer's first fused step, and
     that optimizer keeps them after (benchmarks.optim_step times them this way)."""
-    unknown = set(settings) - {"VECTORIZE", "BLOCK_CUDA", "NUM_WARPS_CUDA"}
+    known = ("VECTORIZE", "BLOCK_CUDA", "NUM_WARPS_CUDA", "STEPS_ON_DEVICE")
+    unknown = set(settings) - set(known)
     if unknown:
-        raise ValueError(f"unknown launch settings {sorted(unknown)}; known: VECTORIZE, "
-                         "BLOCK_CUDA, NUM_WARPS_CUDA")
+        raise ValueError(f"unknown launch settings {sorted(unknown)}; known: "
+                         f"{', '.join(known)}")
     module = globals()
     saved = {k: module[k] for k in settings}
     module.update(settings)
@@ -150,8 +157,14 @@ class LaunchTable:
 _ONE = torch.tensor(1.0)
 
 
+def on_device(group):
+    """Whether a group's step counts live on the parameters' device: with capturable=True,
+    or fused=True under STEPS_ON_DEVICE."""
+    return bool(group.get("capturable") or (group.get("fused") and STEPS_ON_DEVICE))
+
+
 def count_steps(states):
-    """Add one to each tensor's step count: on the device with capturable=True, on the host
+    """Add one to each tensor's step count: on the device where they live there, on the host
     otherwise, where adding a 0-d tensor is about four times faster than adding the Python
     number 1 (torch.optim's fused Adam does the same)."""
     steps = [s["step"] for s in states]
@@ -192,18 +205,19 @@ def float_bits(x):
 def adam_step(table, params, grads, states, group):
     """One fused Adam/AdamW step over a group (state steps already counted). The bias
     corrections go to the kernel as two numbers when every tensor has the same step count
-    on the host; as a per-tensor table where the counts differ; and not at all with
-    capturable=True, where the kernel reads the counts (the table's last role)."""
+    on the host; as a per-tensor table where the counts differ; and not at all where the
+    counts live on the device (capturable=True, or STEPS_ON_DEVICE): the kernel reads them
+    there (the table's last role) and computes the corrections itself."""
     beta1, beta2 = group["betas"]
     roles = [params, grads, [s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states]]
     if group["amsgrad"]:
         roles.append([s["max_exp_avg_sq"] for s in states])
     steps = [s["step"] for s in states]
-    capturable = group["capturable"]
-    if capturable:
+    device_steps = group["capturable"] or not steps[0].is_cpu   # the kernel reads them
+    if device_steps:
         roles.append(steps)
     table.update(roles, params[0].device)
-    counts = set() if capturable else {s.item() for s in steps}
+    counts = set() if device_steps else {s.item() for s in steps}
     scalars, per_tensor = table.addresses, False   # (a placeholder pointer, unused)
     step_size = bias_correction2_sqrt = 0.0
     if len(counts) == 1:                           # one step count: no table to copy over
@@ -219,7 +233,7 @@ def adam_step(table, params, grads, states, group):
                  beta2, 1 - beta1, 1 - beta2, group["eps"], weight_decay,
                  1 - group["lr"] * weight_decay, AMSGRAD=group["amsgrad"],
                  MAXIMIZE=group["maximize"], DECOUPLED=group["decoupled_weight_decay"],
-                 PER_TENSOR=per_tensor, DEVICE_STEPS=capturable)
+                 PER_TENSOR=per_tensor, DEVICE_STEPS=device_steps)
 
 
 def sgd_step(table, params, grads, states, group, first_step):

@@ -28,7 +28,8 @@ class RMSprop(TwinOptimizer):
 
     def _init_state(self, p, state, group):
         zeros = lambda: torch.zeros_like(p, memory_format=torch.preserve_format)  # noqa: E731
-        state["step"] = torch.tensor(0.0, device=p.device if group.get("capturable") else None)
+        device = p.device if fused_steps.on_device(group) else None
+        state["step"] = torch.tensor(0.0, device=device)
         state["square_avg"] = zeros()
         if group["momentum"] > 0:
             state["momentum_buffer"] = zeros()
