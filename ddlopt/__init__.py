@@ -1,42 +1,43 @@
 """ddlopt: the library behind the book *How Neural Networks Learn*.
 
 `import ddlopt` needs NumPy alone. PyTorch twins live in `ddlopt.torch`, the book's
-figures in `ddlopt.plot` (matplotlib); neither is imported here.
+figures in `ddlopt.plot` (matplotlib); neither is imported here. ``dir(ddlopt)`` lists
+what a student is meant to use (``__all__``, and ``plot`` / ``torch`` once imported).
 """
 
-import random
-import sys
-
-import numpy as np
-
-from . import (_random, callbacks, check, data, init, losses, nn, optim, regularization,
-               schedules, study, surfaces)
-from .finder import lr_finder
+from . import (callbacks, check, data, finder, floor, init, losses, nn, optim, regularization,
+               schedules, study, surfaces, utils)
+from ._random import set_seed
 from .params import Parameter
 from .study import compare
 from .utils import clip_grad_norm
 
 __version__ = "0.1.0"
 
-__all__ = ["Parameter", "callbacks", "check", "clip_grad_norm", "compare", "data", "init",
-           "losses", "lr_finder", "nn", "optim", "regularization", "schedules", "set_seed",
-           "study", "surfaces", "__version__"]
+__all__ = ["Parameter", "set_seed", "lr_finder", "clip_grad_norm", "compare",
+           "callbacks", "check", "data", "floor", "init", "losses", "nn", "optim",
+           "regularization", "schedules", "study", "surfaces", "utils", "__version__"]
 
-def set_seed(seed):
-    """Seed Python's, NumPy's, ddlopt's and (if it is already imported) PyTorch's generators.
 
-    Returns a fresh ``numpy.random.Generator`` seeded with ``seed``, for the book's code to
-    pass around explicitly where randomness matters.
+def lr_finder(model, data, *, optimizer=None, loss_fn=None, **options):
+    """Smith's learning-rate range test (``ddlopt.range_test``) on a ddlopt model or a torch
+    one; returns an ``LRFinderResult``. The model and its optimizer are restored afterwards,
+    to the bit.
+
+    - NumPy: ``lr_finder(model, (X, y), batch_size=32, rng=0)`` with a compiled
+      ``ddlopt.nn.Sequential`` (``ddlopt.finder.lr_finder``).
+    - PyTorch: ``lr_finder(model, batches, optimizer=..., loss_fn=...)`` with ``batches`` a
+      DataLoader or any iterable of ``(inputs, targets)`` (``ddlopt.torch.lr_finder``;
+      torch is imported only then).
+
+    ``options``: ``start_lr``, ``end_lr``, ``num_iter``, ``smooth``, ``diverge_th``,
+    ``rule``, and for NumPy ``batch_size`` and ``rng``.
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be a non-negative integer, got {type(seed).__name__} {seed!r}")
-    if seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed}")
-    seed = int(seed)
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    _random.reseed(seed)  # what layers and fit() draw from when given no rng
-    torch = sys.modules.get("torch")  # never import torch here: `import ddlopt` stays light
-    if torch is not None:
-        torch.manual_seed(seed)
-    return np.random.default_rng(seed)
+    if optimizer is None and loss_fn is None:
+        return finder.lr_finder(model, data, **options)
+    from .torch.finder import lr_finder as torch_lr_finder  # torch only when asked for
+    return torch_lr_finder(model, optimizer, loss_fn, data, **options)
+
+
+def __dir__():
+    return sorted([*__all__, *(name for name in ("plot", "torch") if name in globals())])

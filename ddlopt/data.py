@@ -4,12 +4,14 @@ standardization fitted on the training split only, mini-batches, and synthetic s
 scikit-learn is imported inside the functions that use it, so ``import ddlopt`` stays light.
 """
 
+from collections import namedtuple
+
 import numpy as np
 
 from ._checks import check_count
 
-__all__ = ["load", "split", "standardize", "batches", "linear_regression", "two_moons",
-           "spirals", "DATASETS"]
+__all__ = ["load", "splits", "Splits", "split", "standardize", "batches", "linear_regression",
+           "two_moons", "spirals", "DATASETS"]
 
 # name -> (scikit-learn loader, task)
 DATASETS = {
@@ -60,6 +62,38 @@ def split(X, y, val_size=0.2, test_size=0.0, seed=0, stratify=None):
         X_held, y_held, test_size=test_size / held, random_state=seed,
         stratify=y_held if stratify else None)
     return (X_train, y_train), (X_val, y_val), (X_test, y_test)
+
+
+Splits = namedtuple("Splits", "train val test")
+Splits.__doc__ = """A data set's three parts, each an ``(X, y)`` pair (``test`` None when
+``test_size=0``): fit on ``train``, choose hyperparameters on ``val``, report on ``test``."""
+
+
+def splits(name, val_size=0.2, test_size=0.2, seed=0, standardize=True):
+    """A bundled data set (:data:`DATASETS`) split into training, validation and test parts:
+    the book's one call for an experiment that chooses on validation data and reports on
+    held-out test data.
+
+    >>> (X_train, y_train), (X_val, y_val), (X_test, y_test) = splits("digits")  # doctest: +SKIP
+
+    Sizes are fractions of the whole (0.6 / 0.2 / 0.2 by default; ``test_size=0`` gives no
+    test part, and the split :func:`split` makes without one). The same ``seed`` gives the
+    same split on every machine; classification sets are stratified (each part keeps every
+    class's share). ``standardize``: scale the features with the training part's mean and
+    standard deviation (:func:`standardize`); targets are never scaled. Returns
+    :class:`Splits`.
+    """
+    X, y = load(name)
+    parts = split(X, y, val_size=val_size, test_size=test_size, seed=seed)
+    if standardize:
+        parts = _standardized(parts)
+    return Splits(*parts, None) if test_size == 0 else Splits(*parts)
+
+
+def _standardized(parts):
+    """``(X, y)`` parts with X standardized by the first part's statistics."""
+    scaled = standardize(*(X for X, _ in parts))
+    return [(X, y) for X, (_, y) in zip(scaled, parts)]
 
 
 def standardize(X_train, *others):

@@ -1,5 +1,10 @@
-"""A fair comparison of optimizers: each one's learning rate tuned on the same grid, every
-setting run over several seeds, the results in a tidy table.
+"""Experiments a statistician would accept: a result over seeds with its spread, and a fair
+comparison of optimizers (each one's learning rate tuned on the same grid, every setting
+run over several seeds, the results in a tidy table).
+
+    accuracy = over_seeds(lambda seed: train_and_score(seed))   # seeds 0..4
+    print(f"{accuracy:.3f}")        # 0.912 ± 0.004: the mean ± the sample std over seeds
+    accuracy.differs_from(other)    # False: a tie, the difference is inside the spread
 
     study = compare(OPTIMIZERS, mlp_problem("digits"), lrs=[1e-3, 1e-2, 1e-1], seeds=[0, 1, 2])
     print(study.to_markdown())      # each optimizer at its best learning rate
@@ -23,11 +28,111 @@ from . import data, losses, optim
 from ._checks import check_count
 from .nn import Dense, Sequential
 
-__all__ = ["compare", "Study", "Problem", "mlp_problem", "OPTIMIZERS"]
+__all__ = ["over_seeds", "OverSeeds", "compare", "Study", "Problem", "mlp_problem",
+           "OPTIMIZERS"]
 
-Problem = namedtuple("Problem", "model loss train val")
+Problem = namedtuple("Problem", "model loss train val test", defaults=(None,))
 Problem.__doc__ = """What one run trains: ``model`` (a fresh, uncompiled Sequential), ``loss``
-(a Keras name or a Loss), ``train`` and ``val`` (``(X, y)`` pairs)."""
+(a Keras name or a Loss), ``train``, ``val`` and ``test`` (``(X, y)`` pairs; ``test`` None
+when the problem holds none back). :func:`compare` trains on ``train`` and judges on
+``val``; ``test`` is for reporting the chosen setting."""
+
+
+class OverSeeds:
+    """One quantity measured once per seed (what :func:`over_seeds` returns): ``values``
+    (a NumPy array, in the order of ``seeds``), ``mean``, ``std`` (the sample standard
+    deviation, ddof=1: the spread from seed to seed) and ``sem`` (the standard error of the
+    mean, std / sqrt(n)).
+
+    ``f"{result:.3f}"`` prints the mean and the std in that format, ``0.912 ± 0.004``;
+    ``str(result)`` rounds the std to one significant digit and the mean to the same place,
+    the precision the spread supports.
+    """
+
+    def __init__(self, values, seeds):
+        self.values = np.asarray(values, dtype=np.float64)
+        self.seeds = tuple(seeds)
+        self.mean = float(np.mean(self.values))
+        self.std = float(np.std(self.values, ddof=1))
+        self.sem = self.std / math.sqrt(len(self.values))
+
+    def differs_from(self, other, z=2.0):
+        """Whether the two means differ beyond their spread: ``|mean - other.mean| > z * se``
+        with ``se = sqrt(sem**2 + other.sem**2)``, the standard error of the difference of
+        two independent means (Welch's). ``z = 2`` is about a 95 % two-sided threshold for
+        many seeds; with 3 to 5 seeds it is a screen, not a test at a stated level. False
+        means a tie: say so rather than rank the two."""
+        if not isinstance(other, OverSeeds):
+            raise TypeError(f"compare with another over_seeds result, got {other!r}")
+        return abs(self.mean - other.mean) > z * math.hypot(self.sem, other.sem)
+
+    def __format__(self, spec):
+        if not spec:
+            return str(self)
+        return f"{self.mean:{spec}} ± {self.std:{spec}}"
+
+    def __str__(self):
+        if not 0 < self.std < math.inf:  # no spread (or NaN): nothing to round to
+            return f"{self.mean:g} ± {self.std:g}"
+        decimals = max(0, -math.floor(math.log10(self.std)))
+        return f"{self.mean:.{decimals}f} ± {self.std:.{decimals}f}"
+
+    def __repr__(self):
+        return f"OverSeeds({self}, seeds={self.seeds})"
+
+
+def over_seeds(fn, seeds=(0, 1, 2, 3, 4)):
+    """Call ``fn(seed)`` for each seed; returns an :class:`OverSeeds` (mean, std, sem,
+    values) when ``fn`` returns a number, or a dict ``key -> OverSeeds`` when it returns a
+    dict of numbers (the same keys every seed).
+
+    >>> r = over_seeds(lambda seed: 0.9 + 0.01 * seed, seeds=(0, 1, 2))
+    >>> f"{r:.3f}"
+    '0.910 ± 0.010'
+
+    ``fn`` should draw everything random from its seed (``ddlopt.set_seed(seed)`` or an
+    ``rng`` made from it), so that the same seeds give the same values.
+    """
+    if not callable(fn):
+        raise TypeError(f"fn must be a function of the seed, got {fn!r}")
+    seeds = _seed_list(seeds)
+    if len(seeds) < 2 or len(set(seeds)) < len(seeds):
+        raise ValueError(f"over_seeds needs at least 2 distinct seeds to measure a spread, "
+                         f"got {seeds!r}")
+    results = [fn(seed) for seed in seeds]
+    if not isinstance(results[0], dict):
+        return OverSeeds([_number(r, f"fn({seed})") for seed, r in zip(seeds, results)], seeds)
+    keys = list(results[0])
+    for seed, result in zip(seeds, results):
+        if not isinstance(result, dict) or not keys or set(result) != set(keys):
+            raise ValueError(f"fn({seed}) returned {result!r}, fn({seeds[0]}) a dict with the "
+                             f"keys {keys}: every seed must return a dict with the same keys")
+    return {key: OverSeeds([_number(result[key], f"fn({seed})[{key!r}]")
+                            for seed, result in zip(seeds, results)], seeds)
+            for key in keys}
+
+
+def _number(value, where):
+    """``value`` as a float, or a TypeError saying where a non-number came from."""
+    zero_d_array = isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "iuf"
+    if isinstance(value, bool) or not (isinstance(value, numbers.Real) or zero_d_array):
+        raise TypeError(f"{where} returned {value!r}: over_seeds needs a number (or a dict of "
+                        "numbers) from each seed")
+    return float(value)
+
+
+def _seed_list(seeds):
+    """``seeds`` as a list of non-negative integers, at least one, or a clear error."""
+    try:
+        seeds = list(seeds)
+    except TypeError:
+        raise TypeError(f"seeds must be a list of non-negative integers such as (0, 1, 2), "
+                        f"got {seeds!r}") from None
+    if not seeds or any(isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 0
+                        for s in seeds):
+        raise ValueError(f"seeds must be a non-empty list of non-negative integers, got {seeds!r}")
+    return seeds
+
 
 # The book's eight optimizers, each made from (params, lr): torch's defaults otherwise
 OPTIMIZERS = {
@@ -42,19 +147,20 @@ OPTIMIZERS = {
 }
 
 
-def mlp_problem(dataset="digits", hidden=(64,), activation="relu", val_size=0.2):
+def mlp_problem(dataset="digits", hidden=(64,), activation="relu", val_size=0.2, test_size=0.0):
     """A problem: classify a bundled data set (``ddlopt.data.DATASETS``) with an MLP.
 
-    The split (fixed, seed 0, stratified) and the standardization are the same for every
-    seed; the seed draws the initial weights. The last layer gives logits, trained with
+    The split (``ddlopt.data.splits``: fixed, seed 0, stratified) and the standardization
+    are the same for every seed; the seed draws the initial weights. ``test_size > 0``
+    holds a test part back (``Problem.test``); the default 0 keeps the split without one.
+    The last layer gives logits, trained with
     ``sparse_categorical_crossentropy(from_logits=True)``.
     """
-    X, y = data.load(dataset)
-    if y.dtype.kind != "i":
+    train, val, test = data.splits(dataset, val_size=val_size, test_size=test_size, seed=0)
+    X_train, y_train = train
+    if y_train.dtype.kind != "i":
         raise ValueError(f"mlp_problem classifies; {dataset!r} is a regression data set")
-    (X_train, y_train), (X_val, y_val) = data.split(X, y, val_size=val_size, seed=0)
-    X_train, X_val = data.standardize(X_train, X_val)
-    sizes = [X.shape[1], *hidden, int(y.max()) + 1]
+    sizes = [X_train.shape[1], *hidden, int(y_train.max()) + 1]
 
     def problem(seed):
         rng = np.random.default_rng(seed)
@@ -62,7 +168,7 @@ def mlp_problem(dataset="digits", hidden=(64,), activation="relu", val_size=0.2)
                   for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:]))]
         return Problem(Sequential(layers),
                        losses.get("sparse_categorical_crossentropy", from_logits=True),
-                       (X_train, y_train), (X_val, y_val))
+                       train, val, test)
 
     return problem
 
@@ -157,9 +263,7 @@ def _check(optimizers, problem, lrs, seeds, epochs, batch_size, metric, target):
         if not grid or any(isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not lr > 0
                            or not math.isfinite(lr) for lr in grid):
             raise ValueError(f"lrs must be a non-empty list of positive numbers, got {grids[name]!r}")
-    seeds = list(seeds)
-    if not seeds or any(isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 0 for s in seeds):
-        raise ValueError(f"seeds must be a non-empty list of non-negative integers, got {seeds!r}")
+    seeds = _seed_list(seeds)
     check_count(epochs, "epochs")
     check_count(batch_size, "batch_size")
     if not isinstance(metric, str) or not metric.startswith("val_"):
@@ -181,7 +285,7 @@ def _one_blas_thread():
 
 def _run_one(factory, problem, lr, seed, epochs, batch_size, metric):
     """One run: the metric's curve over the epochs, or None if training diverged."""
-    model, loss, (X_train, y_train), (X_val, y_val) = problem(seed)
+    model, loss, (X_train, y_train), (X_val, y_val) = problem(seed)[:4]  # test: not used
     metrics = ["accuracy"] if metric == "val_accuracy" else []
     model.compile(optimizer=factory(model.parameters(), lr=lr), loss=loss, metrics=metrics)
     try:

@@ -65,3 +65,63 @@ def test_synthetic_sets():
 def test_bad_input(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# ---- data.splits: train / validation / test for every data set the book uses -------------
+BOOK_SETS = ["digits", "breast_cancer", "diabetes", "wine", "iris"]
+
+
+LOAD = data.load
+
+
+def with_row_ids(name):
+    """The data set with a last column of row numbers, to tell which rows landed where."""
+    X, y = LOAD(name)
+    return np.column_stack([X, np.arange(len(X))]), y
+
+
+@pytest.mark.parametrize("name", BOOK_SETS)
+def test_splits_are_disjoint_complete_sized_and_reproducible(name, monkeypatch):
+    monkeypatch.setattr(data, "load", with_row_ids)  # splits loads through data.load
+    n = len(LOAD(name)[0])
+    parts = data.splits(name, val_size=0.2, test_size=0.25, seed=3, standardize=False)
+    ids = [set(X[:, -1]) for X, _ in parts]
+    assert sum(map(len, ids)) == n == len(set.union(*ids))   # disjoint, and every row once
+    assert abs(len(parts.val[0]) - 0.2 * n) <= 1 and abs(len(parts.test[0]) - 0.25 * n) <= 1
+    again = data.splits(name, val_size=0.2, test_size=0.25, seed=3, standardize=False)
+    assert all(np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) for a, b in zip(parts, again))
+    other = data.splits(name, val_size=0.2, test_size=0.25, seed=4, standardize=False)
+    assert not np.array_equal(parts.test[0], other.test[0])
+
+
+@pytest.mark.parametrize("name", ["digits", "breast_cancer", "wine", "iris"])
+def test_classification_splits_keep_every_class_share(name):
+    parts = data.splits(name, seed=0)
+    y = np.concatenate([y for _, y in parts])
+    share = np.bincount(y) / len(y)
+    for _, part in parts:  # stratified: within one sample of the exact share
+        assert np.all(np.abs(np.bincount(part, minlength=len(share)) - share * len(part)) <= 1)
+
+
+def test_splits_standardize_with_the_training_part_only():
+    (X_train, y_train), (X_val, _), (X_test, _) = data.splits("diabetes", seed=1)
+    raw = data.splits("diabetes", seed=1, standardize=False)
+    assert np.allclose(X_train.mean(axis=0), 0) and np.allclose(X_train.std(axis=0), 1)
+    mean, std = raw.train[0].mean(axis=0), raw.train[0].std(axis=0)
+    assert np.allclose(X_test, (raw.test[0] - mean) / std)       # the training statistics
+    assert not np.allclose(X_val.mean(axis=0), 0, atol=1e-3)   # not the validation part's own
+    assert np.array_equal(y_train, raw.train[1]) and y_train.dtype == np.float64  # targets kept
+
+
+def test_splits_without_a_test_part_is_the_two_way_split():
+    parts = data.splits("digits", val_size=0.2, test_size=0, seed=0, standardize=False)
+    (X_train, _), (X_val, _) = data.split(*data.load("digits"), val_size=0.2, seed=0)
+    assert parts.test is None
+    assert np.array_equal(parts.train[0], X_train) and np.array_equal(parts.val[0], X_val)
+
+
+def test_splits_bad_input():
+    with pytest.raises(ValueError, match="unknown data set 'mnist'"):
+        data.splits("mnist")
+    with pytest.raises(ValueError, match="sum below 1"):
+        data.splits("digits", val_size=0.5, test_size=0.5)

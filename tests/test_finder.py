@@ -270,3 +270,30 @@ def test_the_plot_marks_the_suggestion_on_a_log_axis():
     assert len(marker) == 1 and marker[0].get_xdata()[0] == result.suggestion
     assert marker[0].get_label() == "suggestion (min/10): 0.001"
     plt.close("all")
+
+
+def imported_modules(path, package):
+    """Every module the file ``path`` of ``package`` imports, at the top or inside a
+    function, as absolute names."""
+    import ast
+    from pathlib import Path
+
+    found = set()
+    for node in ast.walk(ast.parse(Path(path).read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+            module = ".".join(part for part in (base, node.module) if part)
+            found |= {module} | {f"{module}.{alias.name}" for alias in node.names}
+    return found
+
+
+def test_the_two_finders_share_the_range_test_and_import_neither_other():
+    root = ddlopt.__path__[0]
+    numpy_side = imported_modules(f"{root}/finder.py", "ddlopt")
+    torch_side = imported_modules(f"{root}/torch/finder.py", "ddlopt.torch")
+    assert "ddlopt.range_test" in numpy_side and "ddlopt.range_test" in torch_side
+    assert not any(name.startswith("ddlopt.torch") or name == "torch" for name in numpy_side)
+    assert not any(name.startswith("ddlopt.finder") for name in torch_side)
+    assert finder.range_test is ddlopt.range_test.range_test  # the names stay where they were

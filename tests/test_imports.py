@@ -36,3 +36,25 @@ def test_set_seed_seeds_torch_when_it_is_loaded():
     a = torch.rand(3)
     ddlopt.set_seed(5)
     assert torch.equal(torch.rand(3), a)
+
+
+PUBLIC = ["Parameter", "__version__", "callbacks", "check", "clip_grad_norm", "compare", "data",
+          "floor", "init", "losses", "lr_finder", "nn", "optim", "regularization", "schedules",
+          "set_seed", "study", "surfaces", "utils"]
+
+
+def test_dir_lists_only_what_a_student_uses():
+    code = "import ddlopt; print(' '.join(dir(ddlopt))); import ddlopt.plot; print('plot' in dir(ddlopt))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    names, plot_after_import = out.stdout.split("\n")[:2]
+    assert names.split() == sorted(PUBLIC)  # no np, sys, random, params, finder, ...
+    assert plot_after_import == "True"      # a subpackage shows once it is imported
+
+
+def test_every_public_name_resolves_and_star_import_gives_them():
+    import ddlopt
+
+    namespace = {}
+    exec("from ddlopt import *", namespace)
+    assert sorted(set(namespace) - {"__builtins__"}) == sorted(PUBLIC)
+    assert all(namespace[name] is getattr(ddlopt, name) for name in PUBLIC)

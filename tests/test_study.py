@@ -9,7 +9,7 @@ import pytest
 
 import ddlopt
 from ddlopt import optim
-from ddlopt.study import OPTIMIZERS, Problem, Study, compare, mlp_problem
+from ddlopt.study import OPTIMIZERS, OverSeeds, Problem, Study, compare, mlp_problem, over_seeds
 
 
 @pytest.fixture(scope="module")
@@ -124,3 +124,78 @@ def test_runs_use_one_blas_thread(iris):
 
     compare({"SGD": optim.SGD}, spying, lrs=[0.1], seeds=[0], epochs=1)
     assert seen == [{1}]
+
+
+def test_mlp_problem_holds_a_test_split_back_only_when_asked(iris):
+    default = iris(0)
+    assert default.test is None and len(default.train[0]) + len(default.val[0]) == 150
+    (X_train, _), (X_val, _) = ddlopt.data.split(*ddlopt.data.load("iris"), val_size=0.2, seed=0)
+    assert np.allclose(default.train[0], ddlopt.data.standardize(X_train))  # the split it had
+    held = mlp_problem("iris", hidden=(8,), val_size=0.2, test_size=0.2)(0)
+    parts = ddlopt.data.splits("iris", val_size=0.2, test_size=0.2, seed=0)
+    for mine, theirs in zip((held.train, held.val, held.test), parts):
+        assert np.array_equal(mine[0], theirs[0]) and np.array_equal(mine[1], theirs[1])
+    assert len(held.test[0]) == 30
+    assert len(compare({"SGD": optim.SGD}, mlp_problem("iris", test_size=0.2), lrs=[0.1], seeds=[0],
+                       epochs=1)) == 1  # compare judges on val and leaves test alone
+
+
+# ---- over_seeds -------------------------------------------------------------------------
+def test_over_seeds_summarizes_one_number_a_seed():
+    calls = []
+    result = over_seeds(lambda seed: calls.append(seed) or 0.9 + 0.01 * seed)
+    assert calls == [0, 1, 2, 3, 4] and result.seeds == (0, 1, 2, 3, 4)
+    assert isinstance(result, OverSeeds) and isinstance(result.values, np.ndarray)
+    np.testing.assert_allclose(result.values, [0.90, 0.91, 0.92, 0.93, 0.94])
+    assert result.mean == pytest.approx(0.92)
+    assert result.std == pytest.approx(np.std(result.values, ddof=1))  # the sample std
+    assert result.sem == pytest.approx(result.std / math.sqrt(5))
+    assert f"{result:.3f}" == "0.920 ± 0.016" and f"{result:.1%}" == "92.0% ± 1.6%"
+    assert str(result) == "0.92 ± 0.02"  # the std to one digit, the mean to the same place
+
+
+def test_over_seeds_is_reproducible_with_seeded_work():
+    def noisy(seed):
+        return float(np.random.default_rng(seed).normal())
+    first, again = over_seeds(noisy, seeds=[3, 4, 5]), over_seeds(noisy, seeds=[3, 4, 5])
+    assert np.array_equal(first.values, again.values)
+
+
+def test_over_seeds_keeps_one_summary_per_key():
+    result = over_seeds(lambda seed: {"accuracy": 0.9 + 0.001 * seed, "loss": np.float32(seed)},
+                        seeds=(0, 1, 2))
+    assert set(result) == {"accuracy", "loss"}
+    assert f"{result['accuracy']:.3f}" == "0.901 ± 0.001"
+    np.testing.assert_array_equal(result["loss"].values, [0.0, 1.0, 2.0])
+
+
+@pytest.mark.parametrize("shift, differs", [(0.001, False), (0.05, True), (-0.05, True)])
+def test_differs_from_compares_the_gap_with_twice_its_standard_error(shift, differs):
+    spread = [-0.01, 0.0, 0.01]  # std 0.01, sem 0.00577; the gap's se is 0.00816
+    a = over_seeds(lambda seed: 0.9 + spread[seed], seeds=(0, 1, 2))
+    b = over_seeds(lambda seed: 0.9 + shift + spread[seed], seeds=(0, 1, 2))
+    assert a.differs_from(b) is differs and b.differs_from(a) is differs
+    se = math.hypot(a.sem, b.sem)
+    assert a.differs_from(b, z=abs(shift) / se * 0.99) and not a.differs_from(b, z=abs(shift) / se * 1.01)
+
+
+@pytest.mark.parametrize("fn, seeds, error, message", [
+    (lambda seed: 1.0, [], ValueError, "seeds must be a non-empty list"),
+    (lambda seed: 1.0, 5, TypeError, "seeds must be a list of non-negative integers such as"),
+    (lambda seed: 1.0, [0], ValueError, "at least 2 distinct seeds"),
+    (lambda seed: 1.0, [1, 1], ValueError, "at least 2 distinct seeds"),
+    (lambda seed: 1.0, [0, -1], ValueError, "non-negative integers"),
+    (lambda seed: "0.9", [0, 1], TypeError, r"fn\(0\) returned '0.9': over_seeds needs a number"),
+    (lambda seed: None, [0, 1], TypeError, r"fn\(0\) returned None"),
+    (lambda seed: [0.9], [0, 1], TypeError, r"fn\(0\) returned \[0.9\]"),
+    (lambda seed: True, [0, 1], TypeError, "returned True"),
+    (lambda seed: {"acc": "high"}, [0, 1], TypeError, r"fn\(0\)\['acc'\] returned 'high'"),
+    (lambda seed: {"acc": 1.0} if seed else {"loss": 1.0}, [0, 1], ValueError, "the same keys"),
+    (lambda seed: {}, [0, 1], ValueError, "the same keys"),
+    ("fn", [0, 1], TypeError, "fn must be a function of the seed"),
+])
+def test_over_seeds_bad_input_is_named(fn, seeds, error, message):
+    with pytest.raises(error, match=message):
+        over_seeds(fn, seeds)
+    with pytest.raises(TypeError, match="compare with another over_seeds result"):
+        over_seeds(lambda seed: seed, [0, 1]).differs_from(0.5)

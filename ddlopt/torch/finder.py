@@ -1,7 +1,8 @@
 """The learning-rate range test for a torch model and a torch optimizer.
 
-The test itself is ``ddlopt.finder.range_test`` (framework-free); this module supplies the
-torch training step and puts the model, its gradients and the optimizer back afterwards.
+The test itself is ``ddlopt.range_test`` (framework-free, shared with the NumPy finder
+``ddlopt.finder``); this module supplies the torch training step and puts the model, its
+gradients and the optimizer back afterwards.
 """
 
 import copy
@@ -9,7 +10,7 @@ import math
 
 import torch
 
-from ..finder import range_test
+from ..range_test import range_test
 from .fit import check_training_arguments
 
 __all__ = ["lr_finder"]
@@ -29,14 +30,14 @@ def _cycle(batches):
 
 def lr_finder(model, optimizer, loss_fn, batches, *, start_lr=1e-7, end_lr=10.0, num_iter=100,
               smooth=0.98, diverge_th=5.0, rule="min/10"):
-    """Smith's range test (see ``ddlopt.finder``) on a ``torch.nn.Module`` trained by a
+    """Smith's range test (see ``ddlopt.range_test``) on a ``torch.nn.Module`` trained by a
     ``torch.optim.Optimizer`` with ``loss_fn(model(inputs), targets)``, over ``batches`` (a
     DataLoader or an iterable of ``(inputs, targets)`` on the model's device, cycled if it
     is shorter than ``num_iter``). Every param group trains at the test's rate.
 
     Afterwards the model's parameters and buffers (``state_dict``), its gradients, its
     train/eval mode and the optimizer's state and hyperparameters are restored exactly.
-    Returns a ``ddlopt.finder.LRFinderResult``.
+    Returns a ``ddlopt.range_test.LRFinderResult``.
     """
     check_training_arguments(model, optimizer, loss_fn)
     params = [p for group in optimizer.param_groups for p in group["params"]]
