@@ -13,8 +13,10 @@ gradients of its parameters to their ``.grad`` (``backward``). For a dense layer
     \frac{\partial L}{\partial x} = \frac{\partial L}{\partial z} W^\top.
 
 ``Dropout(p)`` zeroes a random fraction ``p`` of its inputs while training and is the
-identity otherwise; ``fit`` trains in training mode, ``evaluate`` and ``predict`` run in
-inference mode (``model.train()`` / ``model.eval()`` switch by hand, as in PyTorch).
+identity otherwise; ``BatchNorm`` normalizes each feature by the batch's statistics while
+training and by running averages of them otherwise; ``LayerNorm`` normalizes each row by its
+own. ``fit`` trains in training mode, ``evaluate`` and ``predict`` run in inference mode
+(``model.train()`` / ``model.eval()`` switch by hand, as in PyTorch).
 
 ``Sequential`` chains layers and adds Keras's workflow::
 
@@ -36,7 +38,8 @@ from . import _random, data, init as initializers, losses, optim, regularization
 from ._checks import check_count
 from .params import Parameter
 
-__all__ = ["Dense", "Dropout", "Sequential", "History", "Callback", "ACTIVATIONS"]
+__all__ = ["Dense", "Dropout", "BatchNorm", "LayerNorm", "Sequential", "History", "Callback",
+           "ACTIVATIONS"]
 
 
 # ----------------------------------------------------------------------------------------
@@ -159,6 +162,218 @@ class Dropout:
 
 
 # ----------------------------------------------------------------------------------------
+# Normalization layers
+# ----------------------------------------------------------------------------------------
+def normalization_backward(grad_x_hat, x_hat, inv_std, axis):
+    r"""dL/dx through :math:`\hat x = (x - \mu) / \sqrt{\sigma^2 + \epsilon}` where the mean
+    :math:`\mu` and the (biased) variance :math:`\sigma^2` are taken over ``axis`` of x
+    itself, so that every x moves every :math:`\hat x` of its group. With
+    :math:`g = \partial L / \partial \hat x` and means over the group,
+
+    .. math::
+
+        \frac{\partial L}{\partial x} = \frac{1}{\sqrt{\sigma^2 + \epsilon}}
+        \left( g - \operatorname{mean}(g) - \hat x \operatorname{mean}(g \hat x) \right):
+
+    the gradient less its mean (the part that would move :math:`\mu`) and less its
+    component along :math:`\hat x` (the part that would change :math:`\sigma`)."""
+    return inv_std * (grad_x_hat - grad_x_hat.mean(axis=axis, keepdims=True)
+                      - x_hat * (grad_x_hat * x_hat).mean(axis=axis, keepdims=True))
+
+
+def _check_rows(layer, x):
+    """x as a float array of shape (batch, features), or an error that names the layer."""
+    x = np.asarray(x)
+    if x.dtype.kind not in "iuf":
+        raise TypeError(f"{layer} expects an array of real numbers, got dtype {x.dtype}")
+    if x.ndim != 2 or x.shape[1] != layer.num_features:
+        raise ValueError(f"{layer} expects input of shape (batch, {layer.num_features}), got "
+                         f"{x.shape}")
+    return x.astype(np.float64, copy=False)
+
+
+def _check_eps(eps):
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
+        raise TypeError(f"eps must be a positive number, got {eps!r}")
+    if not 0 < eps < np.inf:
+        raise ValueError(f"eps must be a positive finite number, got {eps!r}")
+    return float(eps)
+
+
+def _check_flag(value, name):
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+class _Normalization:
+    """What BatchNorm and LayerNorm share: the affine parameters gamma (ones) and beta
+    (zeros), one per feature, and the backward pass through :math:`y = \\gamma \\hat x +
+    \\beta`. ``forward`` of a subclass stores ``_x_hat``, ``_inv_std`` and ``_axis``, the
+    axis its statistics were taken over (None: they were constants, BatchNorm in
+    inference mode)."""
+
+    def __init__(self, num_features, eps, affine):
+        check_count(num_features, "num_features")
+        self.num_features, self.eps = num_features, _check_eps(eps)
+        self.affine = _check_flag(affine, "affine")
+        self.gamma = Parameter(np.ones(num_features)) if affine else None   # torch: weight
+        self.beta = Parameter(np.zeros(num_features)) if affine else None   # torch: bias
+        self.training = True
+
+    # Sequential checks that neighbouring layers' widths agree with these
+    @property
+    def in_features(self):
+        return self.num_features
+
+    out_features = in_features
+
+    def _scale_and_shift(self, x_hat):
+        return x_hat * self.gamma.data + self.beta.data if self.affine else x_hat
+
+    def backward(self, grad_out):
+        if grad_out.shape != self._x_hat.shape:
+            raise ValueError(f"{self} got grad_out of shape {grad_out.shape}; its last forward "
+                             f"returned {self._x_hat.shape}")
+        grad_x_hat = grad_out
+        if self.affine:
+            self.gamma.accumulate((grad_out * self._x_hat).sum(axis=0))
+            self.beta.accumulate(grad_out.sum(axis=0))
+            grad_x_hat = grad_out * self.gamma.data
+        if self._axis is None:   # fixed statistics: a per-feature scaling, nothing more
+            return grad_x_hat * self._inv_std
+        return normalization_backward(grad_x_hat, self._x_hat, self._inv_std, self._axis)
+
+    def parameters(self):
+        return [self.gamma, self.beta] if self.affine else []
+
+
+class BatchNorm(_Normalization):
+    r"""Batch normalization (Ioffe & Szegedy 2015) of (batch, features) inputs.
+
+    In training mode each feature is normalized by the mean :math:`\mu_B` and the biased
+    variance :math:`\sigma_B^2` of the batch (m rows), then scaled and shifted:
+
+    .. math::
+
+        \hat x = \frac{x - \mu_B}{\sqrt{\sigma_B^2 + \epsilon}}, \qquad
+        y = \gamma \odot \hat x + \beta,
+
+    and the running statistics move towards the batch's, by torch's convention (the
+    running variance averages the unbiased variance):
+
+    .. math::
+
+        \text{running\_mean} \leftarrow (1 - \text{momentum})\, \text{running\_mean}
+            + \text{momentum}\, \mu_B, \quad
+        \text{running\_var} \leftarrow (1 - \text{momentum})\, \text{running\_var}
+            + \text{momentum}\, \tfrac{m}{m - 1} \sigma_B^2.
+
+    ``momentum=None`` takes the plain average of all batches so far (1 / the number of
+    batches seen, ``num_batches_tracked``), as torch does. In inference mode the running
+    statistics (starting at 0 and 1) take the batch's place, so a row's output depends on
+    that row alone. ``gamma`` (ones) and ``beta`` (zeros) are Parameters that the optimizer
+    updates (torch calls them ``weight`` and ``bias``); ``affine=False`` leaves them out.
+    ``running_mean`` and ``running_var`` are arrays, updated in place;
+    ``Sequential.get_weights`` carries them after the layer's parameters, as Keras does
+    (not ``num_batches_tracked``, which only ``momentum=None`` reads).
+
+    A batch of one row cannot be normalized in training mode (its variance is 0, the
+    unbiased one undefined): ValueError, as in torch. PyTorch's twin is
+    ``torch.nn.BatchNorm1d(num_features, eps, momentum, affine)`` itself. Keras's
+    ``BatchNormalization(momentum=0.99, epsilon=1e-3)`` counts momentum the other way (the
+    old value's weight: its 0.99 is 0.01 here) and averages the biased variance.
+    """
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True):
+        if momentum is not None:
+            if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real):
+                raise TypeError(f"momentum must be a number between 0 and 1 or None, got "
+                                f"{momentum!r}")
+            if not 0 <= momentum <= 1:
+                raise ValueError(f"momentum must be between 0 and 1 (or None), got {momentum!r}")
+            momentum = float(momentum)
+        super().__init__(num_features, eps, affine)
+        self.momentum = momentum
+        self.running_mean = np.zeros(num_features)
+        self.running_var = np.ones(num_features)
+        self.num_batches_tracked = 0
+
+    def forward(self, x):
+        x = _check_rows(self, x)
+        if not self.training:
+            mean, var, self._axis = self.running_mean, self.running_var, None
+        else:
+            m = x.shape[0]
+            if m < 2:
+                raise ValueError(f"{self} needs a batch of at least 2 rows in training mode "
+                                 f"(got {m}): one row has no variance to normalize by; use "
+                                 "eval mode for single rows")
+            mean, var, self._axis = x.mean(axis=0), x.var(axis=0), 0
+            self._update_running_statistics(mean, var * m / (m - 1))
+        self._inv_std = 1.0 / np.sqrt(var + self.eps)
+        self._x_hat = (x - mean) * self._inv_std
+        return self._scale_and_shift(self._x_hat)
+
+    def _update_running_statistics(self, mean, unbiased_var):
+        self.num_batches_tracked += 1
+        weight = 1.0 / self.num_batches_tracked if self.momentum is None else self.momentum
+        self.running_mean *= 1 - weight
+        self.running_mean += weight * mean
+        self.running_var *= 1 - weight
+        self.running_var += weight * unbiased_var
+
+    def buffers(self):
+        """The running statistics (torch's name): state that training changes but no
+        optimizer does."""
+        return [self.running_mean, self.running_var]
+
+    def __repr__(self):
+        affine = "" if self.affine else ", affine=False"
+        return f"BatchNorm({self.num_features}, eps={self.eps}, momentum={self.momentum}{affine})"
+
+
+class LayerNorm(_Normalization):
+    r"""Layer normalization (Ba, Kiros & Hinton 2016) of (batch, features) inputs: each row
+    is normalized by its own mean and biased variance over its features,
+
+    .. math::
+
+        \hat x = \frac{x - \mu_\text{row}}{\sqrt{\sigma_\text{row}^2 + \epsilon}}, \qquad
+        y = \gamma \odot \hat x + \beta,
+
+    the same in training and inference mode (no running statistics, any batch size).
+    ``gamma`` (ones) and ``beta`` (zeros), one per feature, are Parameters (torch's
+    ``weight`` and ``bias``); ``elementwise_affine=False`` leaves them out. ``normalized_shape``
+    is the number of features (an int, or a tuple of one). PyTorch's twin is
+    ``torch.nn.LayerNorm(normalized_shape, eps, elementwise_affine)`` itself; Keras's
+    ``LayerNormalization`` defaults to ``epsilon=1e-3``.
+    """
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True):
+        if isinstance(normalized_shape, (tuple, list)):
+            if len(normalized_shape) != 1:
+                raise ValueError(f"normalized_shape must be the number of features (an int, or "
+                                 f"a tuple of one): ddlopt's LayerNorm normalizes the last axis "
+                                 f"of (batch, features) inputs, got {normalized_shape!r}")
+            normalized_shape, = normalized_shape
+        check_count(normalized_shape, "normalized_shape")
+        super().__init__(normalized_shape, eps, _check_flag(elementwise_affine,
+                                                             "elementwise_affine"))
+
+    def forward(self, x):
+        x = _check_rows(self, x)
+        mean, var, self._axis = x.mean(axis=1, keepdims=True), x.var(axis=1, keepdims=True), 1
+        self._inv_std = 1.0 / np.sqrt(var + self.eps)
+        self._x_hat = (x - mean) * self._inv_std
+        return self._scale_and_shift(self._x_hat)
+
+    def __repr__(self):
+        affine = "" if self.affine else ", elementwise_affine=False"
+        return f"LayerNorm({self.num_features}, eps={self.eps}{affine})"
+
+
+# ----------------------------------------------------------------------------------------
 # Training: History, callbacks, Sequential
 # ----------------------------------------------------------------------------------------
 class History:
@@ -259,14 +474,15 @@ class Sequential:
         return [p for layer in self.layers for p in layer.parameters()]
 
     def train(self, mode=True):
-        """Training mode (Dropout drops) or, with ``mode=False``, inference mode."""
+        """Training mode (Dropout drops, BatchNorm uses and updates batch statistics) or,
+        with ``mode=False``, inference mode."""
         self.training = bool(mode)
         for layer in self.layers:
             layer.training = self.training
         return self
 
     def eval(self):
-        """Inference mode: Dropout is the identity."""
+        """Inference mode: Dropout is the identity, BatchNorm uses its running statistics."""
         return self.train(False)
 
     def regularization_loss(self):
@@ -274,21 +490,30 @@ class Sequential:
         return sum(layer.regularization_loss() for layer in self.layers
                    if hasattr(layer, "regularization_loss"))
 
+    def _weight_arrays(self):
+        """Layer by layer, its parameters' arrays, then its running statistics (BatchNorm's
+        ``buffers()``), as Keras orders a layer's weights."""
+        return [array for layer in self.layers
+                for array in [p.data for p in layer.parameters()]
+                + list(getattr(layer, "buffers", list)())]
+
     def get_weights(self):
-        """Copies of every parameter's array, in ``parameters()`` order (Keras's name)."""
-        return [p.data.copy() for p in self.parameters()]
+        """Copies of every parameter's array, in ``parameters()`` order, each layer's running
+        statistics after its parameters (Keras's name and order)."""
+        return [array.copy() for array in self._weight_arrays()]
 
     def set_weights(self, weights):
-        """Copy ``weights`` (as ``get_weights`` returns them) into the parameters, in place."""
-        params = self.parameters()
-        if len(weights) != len(params):
-            raise ValueError(f"weights must hold {len(params)} arrays, got {len(weights)}")
-        for p, w in zip(params, weights):
-            if np.shape(w) != p.data.shape:
-                raise ValueError(f"weights: expected an array of shape {p.data.shape}, got "
+        """Copy ``weights`` (as ``get_weights`` returns them) into the parameters and running
+        statistics, in place."""
+        arrays = self._weight_arrays()
+        if len(weights) != len(arrays):
+            raise ValueError(f"weights must hold {len(arrays)} arrays, got {len(weights)}")
+        for array, w in zip(arrays, weights):
+            if np.shape(w) != array.shape:
+                raise ValueError(f"weights: expected an array of shape {array.shape}, got "
                                  f"{np.shape(w)}")
-        for p, w in zip(params, weights):
-            p.data[...] = w
+        for array, w in zip(arrays, weights):
+            array[...] = w
 
     # -- Keras's workflow -------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None):

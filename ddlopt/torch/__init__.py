@@ -1,7 +1,8 @@
 """The PyTorch twins of ddlopt's NumPy methods: same names, same arguments, same numbers.
 
 Each optimizer is a ``torch.optim.Optimizer`` and works wherever one does (schedulers,
-state dicts, param groups, CUDA), with a per-tensor path and a ``torch._foreach_*`` path.
+state dicts, param groups, CUDA; DDP, ZeRO and FSDP2's DTensor parameters, tested in
+tests/test_distributed.py), with a per-tensor path and a ``torch._foreach_*`` path.
 """
 
 from .adadelta import Adadelta

@@ -53,9 +53,10 @@ class TwinOptimizer(torch.optim.Optimizer):
         if self.check_finite:  # costs a device sync: off by default, as torch has no such check
             for g, group in enumerate(self.param_groups):
                 for i, p in enumerate(group["params"]):
-                    if p.grad is not None and not torch.isfinite(p.grad).all():
+                    if p.grad is not None and not global_item(torch.isfinite(p.grad).all()):
+                        has_nan = global_item(torch.isnan(p.grad).any())
                         raise non_finite_gradient_error(self._finite_step, g, i, p.shape,
-                                                        bool(torch.isnan(p.grad).any()))
+                                                        has_nan)
         for index, group in enumerate(self.param_groups):
             params = [p for p in group["params"] if p.grad is not None]
             if not params:
@@ -95,3 +96,26 @@ def check_fused_options(foreach, group):
     if group.get("capturable") and not group.get("fused"):
         raise ValueError("capturable=True needs fused=True in ddlopt.torch: only the fused "
                          "step keeps its bias corrections on the device")
+
+
+# ---- Sharded parameters: FSDP2's fully_shard makes each parameter a DTensor, one shard per
+# process. An elementwise step runs on DTensors as on tensors (DTensor runs each operation
+# on the local shards); these two helpers serve where a step looks at a whole tensor.
+
+def global_item(value):
+    """The number in a 0-d tensor. On a DTensor, ``.item()`` reads this process's partial
+    value alone (the norm of its own shard, not of the parameter): gather it first."""
+    if hasattr(value, "full_tensor"):
+        value = value.full_tensor()
+    return value.item()
+
+
+def laid_out_like(update, param):
+    """``update`` laid out over the processes as ``param`` is, where ``param`` is a DTensor
+    (FSDP2's ``fully_shard`` makes each parameter one): a tensor computed from whole rows
+    or columns (Adafactor's factored statistics) may come out replicated where the parameter
+    is sharded, and DTensor adds two such tensors in place only when they agree."""
+    placements = getattr(param, "placements", None)
+    if placements is None or update.placements == placements:
+        return update
+    return update.redistribute(param.device_mesh, placements)

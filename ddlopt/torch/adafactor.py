@@ -5,7 +5,7 @@ import functools
 import torch
 
 from ..optim.adafactor import check_adafactor_hyperparameters, factored_shapes
-from ._base import TwinOptimizer
+from ._base import TwinOptimizer, global_item, laid_out_like
 
 __all__ = ["Adafactor"]
 
@@ -39,7 +39,7 @@ class Adafactor(TwinOptimizer):
             s["step"] += 1
         t = [s["step"].item() for s in states]
         norms = torch._foreach_norm(params) if foreach else [p.norm() for p in params]
-        alphas = [max(eps2, n.item() / p.numel() ** 0.5) * min(lr, 1 / k**0.5)
+        alphas = [max(eps2, global_item(n) / p.numel() ** 0.5) * min(lr, 1 / k**0.5)
                   for n, p, k in zip(norms, params, t)]
         if group["weight_decay"] != 0:
             if foreach:
@@ -51,7 +51,7 @@ class Adafactor(TwinOptimizer):
         updates = [self._scaled_gradient(p, g, s, group, k) for p, g, s, k in
                    zip(params, grads, states, t)]
         rms = torch._foreach_norm(updates) if foreach else [u.norm() for u in updates]
-        sizes = [-alpha / max(1.0, r.item() / (u.numel() ** 0.5 * d))
+        sizes = [-alpha / max(1.0, global_item(r) / (u.numel() ** 0.5 * d))
                  for alpha, r, u in zip(alphas, rms, updates)]
         if foreach:
             torch._foreach_add_(params, torch._foreach_mul(updates, sizes))
@@ -67,17 +67,19 @@ class Adafactor(TwinOptimizer):
             eps1 = torch.finfo(p.dtype).eps
         one_minus_beta2 = t ** group["beta2_decay"]
         if grad.dim() > 1:
-            row_var, col_var = state["row_var"], state["col_var"]
-            row_var.lerp_(grad.norm(dim=-1, keepdim=True).square_().div_(grad.size(-1)),
-                          one_minus_beta2)
-            col_var.lerp_(grad.norm(dim=-2, keepdim=True).square_().div_(grad.size(-2)),
-                          one_minus_beta2)
+            # out of place: on a sharded (DTensor) parameter the new averages may be laid
+            # out otherwise than the zeros they replace (a column sum over sharded rows)
+            row_var = state["row_var"] = state["row_var"].lerp(
+                grad.norm(dim=-1, keepdim=True).square().div(grad.size(-1)), one_minus_beta2)
+            col_var = state["col_var"] = state["col_var"].lerp(
+                grad.norm(dim=-2, keepdim=True).square().div(grad.size(-2)), one_minus_beta2)
             var_estimate = row_var @ col_var
-            var_estimate.div_(row_var.mean(dim=-2, keepdim=True).clamp_(min=eps1))
+            var_estimate.div_(row_var.mean(dim=-2, keepdim=True).clamp(min=eps1))
         else:
             state["variance"].lerp_(grad * grad, one_minus_beta2)
             var_estimate = state["variance"].clone()
-        return var_estimate.clamp_(min=eps1 * eps1).rsqrt_().mul_(grad)
+        update = var_estimate.clamp_(min=eps1 * eps1).rsqrt_().mul_(grad)
+        return laid_out_like(update, p)
 
     _single_tensor = functools.partialmethod(_update, foreach=False)
     _foreach = functools.partialmethod(_update, foreach=True)

@@ -107,6 +107,12 @@ def block_table(numels, block, full=None):
     return block_tensor, block_start
 
 
+def local_shard(tensor):
+    """This process's shard of a DTensor (FSDP2's parameters and their states, in place);
+    a tensor itself otherwise."""
+    return tensor.to_local() if hasattr(tensor, "to_local") else tensor
+
+
 class LaunchTable:
     """The addresses, sizes and blocks of one group's tensors, on their device. Rebuilt only
     when an address changes (a gradient reallocated), so a steady loop builds it once.
@@ -120,6 +126,11 @@ class LaunchTable:
 
     def update(self, roles, device):
         addresses = [t.data_ptr() for role in roles for t in role]
+        if 0 in addresses:  # a DTensor's address reads 0 (as an empty tensor's does)
+            # the step is elementwise: on sharded (DTensor) tensors it runs on this
+            # process's shards, as torch.optim's fused Adam does under FSDP2
+            roles = [[local_shard(t) for t in role] for role in roles]
+            addresses = [t.data_ptr() for role in roles for t in role]
         numels = [t.numel() for t in roles[0]]
         key = (tuple(addresses), tuple(numels))   # a new tensor at an old address: new size
         if key == self.key:
