@@ -2,10 +2,19 @@
 
     python .ci/notebooks.py list       # the notebooks in _toc.yml, one per line
     python .ci/notebooks.py execute    # re-execute each in a fresh kernel, in place (make execute)
+    python .ci/notebooks.py normalize  # fold the claim cells in the HTML, without executing
 
 Used by the Makefile and by the tests, so both agree on what "every notebook" means.
+
+Claim cells (tagged `claim`: an assertion that checks a sentence of the prose) are folded in
+the HTML under "How this is checked": `execute` and `normalize` add myst-nb's `hide-input`
+tag and the fold's labels to each, so that authors only tag `claim`. Colab ignores both and
+shows the cell plainly. A chapter that meets the book-wide standard (not PENDING in
+tests/book_standard.py) executes with DDLOPT_AUDIT_FIGURES=1: ddlopt.plot then audits every
+figure it shows, and a figure that breaks the house rules is a cell error.
 """
 
+import json
 import os
 import sys
 import time
@@ -15,6 +24,22 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 CELL_TIMEOUT_S = 600
+
+AUDIT_VARIABLE = "DDLOPT_AUDIT_FIGURES"
+
+
+def book_standard():
+    """tests/book_standard.py: PENDING (the chapters not yet meeting the standard), the claim
+    tag and the fold's labels."""
+    import importlib.util
+
+    module = sys.modules.get("book_standard")
+    if module is None:
+        spec = importlib.util.spec_from_file_location("book_standard", ROOT / "tests" / "book_standard.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules["book_standard"] = module
+    return module
 
 
 def toc_files(root=ROOT):
@@ -50,7 +75,12 @@ def execute(path):
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
+    normalize_claim_cells(nb)
     os.environ["PYTHONHASHSEED"] = "0"  # inherited by the kernel
+    if path.stem in book_standard().PENDING:
+        os.environ.pop(AUDIT_VARIABLE, None)
+    else:
+        os.environ[AUDIT_VARIABLE] = "1"
     client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
                             record_timing=False, resources={"metadata": {"path": str(path.parent)}})
     client.execute()
@@ -58,6 +88,34 @@ def execute(path):
         if cell.cell_type == "code":
             cell.outputs = coalesce_streams(cell.outputs)
     nbformat.write(nb, path)
+
+
+def normalize_claim_cells(nb):
+    """Make every code cell tagged `claim` fold in the HTML under "How this is checked"
+    (myst-nb's `hide-input` tag and cell-level prompts); returns how many cells changed."""
+    standard = book_standard()
+    changed = 0
+    for cell in nb["cells"]:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if cell["cell_type"] != "code" or standard.CLAIM_TAG not in tags:
+            continue
+        before = json.dumps(cell["metadata"], sort_keys=True)
+        metadata = cell.setdefault("metadata", {})
+        if "hide-input" not in tags:
+            metadata["tags"] = [*tags, "hide-input"]
+        # myst-nb folds the code under the cell-level prompts of its `mystnb` metadata
+        metadata.setdefault("mystnb", {}).update(standard.CLAIM_FOLD)
+        changed += json.dumps(metadata, sort_keys=True) != before
+    return changed
+
+
+def normalize(path):
+    """Normalize a notebook's claim cells in place, leaving everything else byte for byte."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    if normalize_claim_cells(nb):
+        nbformat.write(nb, path)
 
 
 def coalesce_streams(outputs):
@@ -77,14 +135,18 @@ def main(argv):
     command = argv[1] if len(argv) > 1 else "list"
     paths = [Path(p).resolve() for p in argv[2:]] or toc_notebooks()
     if command == "list":
-        print("\n".join(str(p.relative_to(ROOT)) for p in paths))
+        print("\n".join(str(p.relative_to(ROOT) if p.is_relative_to(ROOT) else p) for p in paths))
     elif command == "execute":
         for path in paths:
             start = time.perf_counter()
             execute(path)
-            print(f"executed {path.relative_to(ROOT)} in {time.perf_counter() - start:.1f} s")
+            name = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+            print(f"executed {name} in {time.perf_counter() - start:.1f} s")
+    elif command == "normalize":
+        for path in paths:
+            normalize(path)
     else:
-        sys.exit(f"unknown command {command!r}; use 'list' or 'execute'")
+        sys.exit(f"unknown command {command!r}; use 'list', 'execute' or 'normalize'")
 
 
 if __name__ == "__main__":

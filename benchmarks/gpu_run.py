@@ -116,8 +116,8 @@ def host_overhead(device, counts, repeats, block, say=print):
                 torch.optim.Adam, dict(lr=1e-3), [256] * n, device, fused=True),
             ("ddlopt", "fused"): lambda: optim_step.torch_stepper(
                 ddlopt.torch.Adam, dict(lr=1e-3), [256] * n, device, fused=True),
-            ("ddlopt", "fused, steps on device"): optim_step.built_with(
-                dict(STEPS_ON_DEVICE=True), lambda: optim_step.torch_stepper(
+            ("ddlopt", "fused, steps on host"): optim_step.built_with(
+                dict(STEPS_ON_DEVICE=False), lambda: optim_step.torch_stepper(
                     ddlopt.torch.Adam, dict(lr=1e-3), [256] * n, device, fused=True))}
         if device == "cuda":
             makers.update(optim_step.graph_paths([256] * n))

@@ -130,9 +130,9 @@ def paths(name, sizes, device):
             dict(VECTORIZE=False), lambda: torch_stepper(twin, kwargs, sizes, device,
                                                          fused=True))
         if device == "cuda" and name != "SGD momentum":   # SGD counts no steps
-            out["ddlopt", "fused, steps on device"] = built_with(
-                dict(STEPS_ON_DEVICE=True), lambda: torch_stepper(twin, kwargs, sizes, device,
-                                                                  fused=True))
+            out["ddlopt", "fused, steps on host"] = built_with(
+                dict(STEPS_ON_DEVICE=False), lambda: torch_stepper(twin, kwargs, sizes, device,
+                                                                   fused=True))
     return out
 
 

@@ -1,4 +1,5 @@
-r"""Utilities for a training loop: gradient clipping, as ``torch.nn.utils`` has it.
+r"""Utilities: gradient clipping for a training loop, as ``torch.nn.utils`` has it, and
+``show_source``, which prints a function's code the way the book shows it.
 
 Clipping by the global norm rescales all gradients together so that their joint norm is at
 most ``max_norm``, keeping the direction of the step and bounding its length:
@@ -13,14 +14,17 @@ and Bengio, 2013). The :math:`10^{-6}` is torch's: it keeps the division finite
 when every gradient is zero, and makes a gradient exactly at the limit shrink very slightly.
 """
 
+import ast
+import inspect
 import math
 import numbers
+import re
 
 import numpy as np
 
 from .params import Parameter
 
-__all__ = ["clip_grad_norm"]
+__all__ = ["clip_grad_norm", "show_source"]
 
 
 def _parameter_list(parameters):
@@ -83,3 +87,37 @@ def clip_grad_norm(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False
     for p in params:
         p.grad *= clip_coef  # in place for an array; a 0-d NumPy scalar is replaced
     return total_norm
+
+
+def show_source(obj):
+    """Print the source code of a function, method or class, dedented and without its
+    docstring, and nothing else: how the book shows the library's code beside its equations.
+
+    The docstrings of the functions and classes defined inside it go too (a class prints
+    without its methods' docstrings); comments, decorators and every other line stay as they
+    are written. A docstring that is a body's only statement stays, as the code would not
+    parse without it.
+    """
+    lines = inspect.getsource(obj).splitlines()
+    indent = re.match(r"[ \t]*", lines[0]).group()
+    # a method is indented: parse it under an `if`, one line down
+    offset = 2 if indent else 1
+    tree = ast.parse(("if True:\n" if indent else "") + "\n".join(lines))
+    drop = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        first = node.body[0]
+        if len(node.body) < 2 or not (isinstance(first, ast.Expr) and isinstance(
+                first.value, ast.Constant) and isinstance(first.value.value, str)):
+            continue
+        start, end = first.lineno - offset, first.end_lineno - offset
+        alone = re.match(r"\s*[rRuU]?['\"]", lines[start]) and node.body[1].lineno - offset > end
+        if alone:  # the docstring has its lines to itself: drop them, and the blank ones after
+            end += 1
+            while end < len(lines) and not lines[end].strip():
+                end += 1
+            drop.update(range(start, end))
+    kept = [line[len(indent):] if line.startswith(indent) else line
+            for i, line in enumerate(lines) if i not in drop]
+    print("\n".join(kept))

@@ -1,5 +1,5 @@
 """The HTML book builds with Sphinx warnings as errors, and every chapter page shows its
-equations, figures and exercises."""
+equations, figures and exercises, numbered per chapter, with its claim cells folded."""
 
 import json
 import re
@@ -9,6 +9,7 @@ import pytest
 import yaml
 from bs4 import BeautifulSoup
 
+import book_standard as standard
 from conftest import ROOT, book_notebooks
 
 
@@ -76,3 +77,82 @@ def test_the_bibliography_holds_the_paper_behind_every_method(html):
     for author in ["Robbins", "Polyak", "Nesterov", "Duchi", "Tieleman", "Kingma", "Reddi",
                    "Loshchilov", "Dozat", "Smith", "Glorot", "He,", "Srivastava"]:
         assert author in text, f"no work by {author} in the bibliography"
+
+
+def claim_folds(page):
+    """The folds of a page whose title reads "How this is checked"."""
+    soup = BeautifulSoup(page.read_text(), "html.parser")
+    return [details for details in soup.find_all("details")
+            if details.find("p", class_="collapsed") is not None
+            and details.find("p", class_="collapsed").get_text(strip=True)
+            == standard.CLAIM_FOLD["code_prompt_show"]]
+
+
+def fold_problems(notebook, page):
+    """Every claim cell of the notebook is one fold on its page, closed, holding its code."""
+    claims = standard.claim_cells(standard.load(notebook))
+    folds = claim_folds(page)
+    problems = [] if len(folds) == len(claims) else [
+        f"{len(claims)} claim cells but {len(folds)} folds titled "
+        f"{standard.CLAIM_FOLD['code_prompt_show']!r} on the page"]
+    for fold in folds:
+        if fold.has_attr("open") or "assert" not in fold.find("pre").get_text():
+            problems.append(f"a fold open or without its assertion: {fold.get_text()[:80]}")
+        hide = fold.find("p", class_="expanded").get_text(strip=True)
+        if hide != standard.CLAIM_FOLD["code_prompt_hide"]:
+            problems.append(f"an open fold reads {hide!r}")
+    return problems
+
+
+def test_a_claim_cell_folds_under_how_this_is_checked(demo_html):
+    """The demo's first claim cell, normalized as `.ci/notebooks.py execute` does, is one
+    closed fold titled "How this is checked"; its second, tagged but not normalized, is not
+    folded, and the check says so."""
+    page = demo_html / "book" / "01_demo.html"
+    folds = claim_folds(page)
+    assert len(folds) == 1 and "assert x > 0" in folds[0].find("pre").get_text()
+    notebook = demo_html.parent.parent / "book" / "01_demo.ipynb"
+    assert fold_problems(notebook, page) == [
+        f"2 claim cells but 1 folds titled {standard.CLAIM_FOLD['code_prompt_show']!r} on the page"]
+
+
+@pytest.mark.parametrize("notebook", standard.chapter_params(book_notebooks.toc_notebooks()))
+def test_every_claim_cell_is_folded_on_the_page(html, notebook):
+    problems = fold_problems(notebook, html / notebook.relative_to(ROOT).with_suffix(".html"))
+    assert not problems, f"{notebook.name}: {problems}"
+
+
+def numbering_problems(page, number):
+    """Chapter `number` is titled "number. ...", its equations (number.1), (number.2), ...
+    and its exercises number.1, number.2, ..."""
+    soup = BeautifulSoup(page.read_text(), "html.parser")
+    problems = []
+    title = soup.select_one("article h1").find("span", class_="section-number")
+    if title is None or title.get_text(strip=True) != f"{number}.":
+        problems.append(f"title {soup.select_one('article h1').get_text(strip=True)[:40]!r}")
+    equations = [e.get_text(strip=True).split("#")[0] for e in soup.find_all("span", class_="eqno")]
+    if not equations or equations != [f"({number}.{i})" for i in range(1, len(equations) + 1)]:
+        problems.append(f"equations {equations[:4]}")
+    exercises = [e.get_text(strip=True) for e in soup.select("p.admonition-title span.caption-number")]
+    if not exercises or not exercises[0].startswith(f"Exercise {number}.1"):
+        problems.append(f"exercises {exercises[:2]}")
+    return problems
+
+
+def test_the_numbering_check_catches_a_book_numbered_throughout(demo_html, unnumbered_demo_html):
+    assert numbering_problems(demo_html / "book" / "01_demo.html", 1) == []
+    assert numbering_problems(unnumbered_demo_html / "book" / "01_demo.html", 1) == [
+        "title 'Demo#'", "equations ['(1)']", "exercises ['Exercise 1']"]
+
+
+def test_equations_exercises_and_chapters_are_numbered_per_chapter(html):
+    """Chapter 5's first equation is (5.1), its first exercise 5.1, its title "5. ...";
+    the front and back matter (intro, notation, bibliography) carry no number."""
+    for number, notebook in enumerate(book_notebooks.toc_notebooks(), 1):
+        page = html / notebook.relative_to(ROOT).with_suffix(".html")
+        assert numbering_problems(page, number) == [], notebook.name
+    adam = BeautifulSoup((html / "book" / "05_adam.html").read_text(), "html.parser")
+    assert adam.find("span", class_="eqno").get_text(strip=True).startswith("(5.1)")
+    for name in ("book/intro", "book/notation", "book/bibliography"):
+        h1 = BeautifulSoup((html / f"{name}.html").read_text(), "html.parser").select_one("article h1")
+        assert h1.find("span", class_="section-number") is None, f"{name} is numbered"

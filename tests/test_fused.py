@@ -228,15 +228,17 @@ def test_a_view_off_the_16_byte_grid_is_not_hinted_and_still_right():
 
 
 def test_where_the_step_counts_live():
-    """On the host unless capturable, or fused under STEPS_ON_DEVICE (read when the state is
-    created); the kernel then reads them there. On a CPU both places are the CPU, so the
-    GPU run checks the device case (benchmarks/fused_check.py)."""
-    assert not fused.on_device(dict(fused=True, capturable=False))
+    """On the device with capturable, or fused under STEPS_ON_DEVICE (the default; read when
+    the state is created), where the kernel reads them. On a CPU both places are the CPU, so
+    the GPU run checks the device case (benchmarks/fused_check.py)."""
+    assert fused.STEPS_ON_DEVICE                      # the default, as torch's fused
+    assert fused.on_device(dict(fused=True, capturable=False))
     assert fused.on_device(dict(fused=False, capturable=True))
-    with fused.launch_settings(STEPS_ON_DEVICE=True):
-        assert fused.on_device(dict(fused=True, capturable=False))
-        assert not fused.on_device(dict(fused=False, capturable=False))
-    assert not fused.STEPS_ON_DEVICE   # restored
+    assert not fused.on_device(dict(fused=False, capturable=False))
+    with fused.launch_settings(STEPS_ON_DEVICE=False):
+        assert not fused.on_device(dict(fused=True, capturable=False))
+        assert fused.on_device(dict(fused=True, capturable=True))
+    assert fused.STEPS_ON_DEVICE   # restored
 
 
 def test_launch_settings_refuse_unknown_names():

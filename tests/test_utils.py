@@ -1,6 +1,8 @@
 """ddlopt.clip_grad_norm against torch.nn.utils.clip_grad_norm_: the returned norm and the
 clipped gradients, on many random cases, every norm order, grads None, and bad arguments."""
 
+import ast
+import inspect
 import math
 
 import numpy as np
@@ -126,3 +128,80 @@ def test_bad_arguments_are_named():
 
 def test_exported_at_the_top_level():
     assert ddlopt.clip_grad_norm is clip_grad_norm
+
+
+# ---------------------------------------------------------------- show_source
+
+def _documented(x, y=2):
+    """A docstring of
+    two lines."""
+
+    # a comment stays
+    total = x + y  # so does this one
+    return total
+
+
+class _Documented:
+    r'''A class docstring.'''
+
+    scale = 3
+
+    @staticmethod
+    def method(x):
+        "One line."
+        text = """not a docstring"""
+        return x * len(text)
+
+    def only_a_docstring(self):
+        """The body's only statement: it stays, or the code would not parse."""
+
+
+def _undocumented(x):
+    return x  # nothing to drop
+
+
+def test_show_source_prints_a_function_without_its_docstring(capsys):
+    assert ddlopt.utils.show_source(_documented) is None
+    assert capsys.readouterr().out == (
+        "def _documented(x, y=2):\n"
+        "    # a comment stays\n"
+        "    total = x + y  # so does this one\n"
+        "    return total\n")
+
+
+def test_show_source_dedents_a_method_and_keeps_its_decorator(capsys):
+    ddlopt.utils.show_source(_Documented.method)
+    assert capsys.readouterr().out == (
+        "@staticmethod\n"
+        "def method(x):\n"
+        '    text = """not a docstring"""\n'
+        "    return x * len(text)\n")
+
+
+def test_show_source_prints_a_class_without_any_docstring_that_can_go(capsys):
+    ddlopt.utils.show_source(_Documented)
+    out = capsys.readouterr().out
+    assert out.startswith("class _Documented:\n    scale = 3\n\n    @staticmethod\n")
+    assert "A class docstring" not in out and "One line" not in out
+    assert '"""not a docstring"""' in out
+    assert '"""The body\'s only statement: it stays' in out
+    ast.parse(out)  # still Python
+
+
+def test_show_source_leaves_code_without_a_docstring_as_it_is(capsys):
+    ddlopt.utils.show_source(_undocumented)
+    assert capsys.readouterr().out == "def _undocumented(x):\n    return x  # nothing to drop\n"
+
+
+def test_show_source_on_the_library_code_the_book_shows(capsys):
+    from ddlopt.optim import adam_update
+    from ddlopt.schedules import CosineAnnealingLR
+
+    for obj in (adam_update, CosineAnnealingLR.get_lr, CosineAnnealingLR):
+        ddlopt.utils.show_source(obj)
+        out = capsys.readouterr().out
+        tree = ast.parse(out)
+        assert ast.get_docstring(tree.body[0]) is None, out[:200]
+        assert out.splitlines()[0].startswith(("def ", "class ")), out[:80]
+        dropped = inspect.getsource(obj).count("\n") - out.count("\n")
+        assert dropped > 0 if obj.__doc__ else dropped == 0, obj
