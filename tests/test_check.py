@@ -28,10 +28,11 @@ CALLS = {
     "zero_memory": lambda f: check.zero_memory(f),
     "block_table": lambda f: check.block_table(f),
     "chunked_sgd": lambda f: check.chunked_sgd(f),
+    "newton_schulz": lambda f: check.newton_schulz(f),
 }
 # the checkers whose student function must return a value (optimizer_step's may update in place)
 NEEDS_A_VALUE = ["loss", "schedule", "initializer", "dropout", "clip_grad_norm", "step_bytes",
-                 "zero_memory", "block_table"]
+                 "zero_memory", "block_table", "newton_schulz"]
 
 NOT_WRITTEN = "✗ not written yet: fill in the body of my_function and run this cell again\n"
 
