@@ -174,6 +174,8 @@ def edge_of_stability(lr, seed=0, steps=1000, every=20, n=256, width=32, iterati
             p.data[...] = piece.reshape(p.data.shape)
             p.grad = None
         out = model.forward(X)
+        if not np.all(np.isfinite(out)):                # diverged: no finite gradient
+            return np.inf, np.full(theta.size, np.nan)
         model.backward(mse.gradient(Y, out))
         return mse(Y, out), np.concatenate([p.grad.ravel() for p in params])
 
