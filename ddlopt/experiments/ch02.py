@@ -69,8 +69,8 @@ def steps_to_tolerance(hessian, lr, delta=1e-9, start=None, preconditioner=None,
     hessian = _square_matrix(hessian, "hessian")
     if not 0 < delta < 1:
         raise ValueError(f"delta must be in (0, 1), got {delta!r}")
-    theta = np.ones(len(hessian)) if start is None else np.array(start, dtype=np.float64)
-    # with a preconditioner P, the step is -lr P^-1 g: the same as -lr g with P^-1 H for H
+    theta = np.ones(len(hessian)) if start is None else np.array(start, float)
+    # with a preconditioner P, the step -lr P^-1 g is -lr g with P^-1 H for H
     step_matrix = hessian if preconditioner is None else np.linalg.solve(
         _square_matrix(preconditioner, "preconditioner"), hessian)
     f0 = 0.5 * theta @ hessian @ theta

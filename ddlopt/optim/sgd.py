@@ -44,7 +44,8 @@ def sgd_update(param, grad, state, *, lr, momentum=0.0, dampening=0.0,
     if momentum != 0:
         buf = state.get("momentum_buffer")
         if buf is None:
-            buf = state["momentum_buffer"] = np.array(grad, copy=True)  # b_1 = g_1
+            # b_1 = g_1
+            buf = state["momentum_buffer"] = np.array(grad, copy=True)
         else:
             buf *= momentum
             buf += (1 - dampening) * grad
