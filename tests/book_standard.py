@@ -71,6 +71,7 @@ ALT_ENV = {
     "OPENBLAS_NUM_THREADS": "1",
     "DDLOPT_AUDIT_FIGURES": "1",
     "PYTHONHASHSEED": "0",
+    "DDLOPT_BOOK": "1",  # interactive figures in the book's mode, as .ci/notebooks.py runs them
 }
 
 
