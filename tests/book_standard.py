@@ -35,7 +35,6 @@ PENDING = {
     "08_regularization",
     "09_in_practice",
     "10_fast_optimizers",
-    "11_after_adam",
 }
 PENDING_REASON = "{} is in PENDING (tests/book_standard.py): not yet rewritten to the standard"
 

@@ -16,11 +16,13 @@ moving averages corrected for starting at zero. torch.optim.Adam's algorithm:
 
 import numpy as np
 
+from .keras import KerasOptimizer
 from .optimizer import Optimizer, check_flags, check_hyperparameter
 
 __all__ = ["Adam", "AdamW", "adam_update", "adam_update_in_chunks", "adam_scratch",
            "decay_weights", "NAdam", "nadam_update", "KerasAdam",
-           "keras_adam_update", "check_adam_hyperparameters"]
+           "keras_adam_update", "check_adam_hyperparameters", "KerasAdamW", "KerasNadam",
+           "keras_nadam_update", "KerasAdamFamily"]
 
 
 def check_betas(betas, inclusive_high):
@@ -255,30 +257,76 @@ def keras_adam_update(param, grad, state, *, learning_rate, beta_1=0.9, beta_2=0
     param -= m * alpha / (np.sqrt(v) + epsilon)
 
 
-class KerasAdam(Optimizer):
-    """Adam with Keras's names, defaults and formula: ``KerasAdam(params,
-    learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False)``.
+class KerasAdamFamily(KerasOptimizer):
+    """What Keras's Adam, Nadam and Adamax share: ``(params=None, learning_rate=0.001,
+    beta_1=0.9, beta_2=0.999, epsilon=1e-7, **keras_options)`` and their checks; a subclass
+    names its ``keras_name`` and ``update``."""
+
+    def __init__(self, params=None, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-7, **keras_options):
+        super().__init__(params, dict(lr=learning_rate, beta_1=beta_1, beta_2=beta_2,
+                                      epsilon=epsilon), **keras_options)
+
+    def check_keras(self, group):
+        for name in ("beta_1", "beta_2"):
+            check_hyperparameter(group[name], name, high=1.0, inclusive_high=False)
+        check_hyperparameter(group["epsilon"], "epsilon")
+        check_flags(group, "amsgrad")
+
+
+class KerasAdam(KerasAdamFamily):
+    """Adam with Keras's names, defaults and formula: ``KerasAdam(params=None,
+    learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
+    **keras_options)``, the update :func:`keras_adam_update`; the Keras options (``lr``,
+    legacy ``decay``, decoupled ``weight_decay``, clipping, ``epsilon=None`` for 1e-7) are
+    :class:`~ddlopt.optim.keras.KerasOptimizer`'s.
 
     What ``ddlopt.optim.get("adam")`` returns. It equals :class:`Adam` with
     ``eps = epsilon / sqrt(1 - beta_2^t)``: 32 times ``epsilon`` at the first step (with
     beta_2 = 0.999), falling towards ``epsilon`` as the bias correction fades.
     """
 
-    def __init__(self, params, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                 amsgrad=False, *, check_finite=False):
-        super().__init__(params, dict(lr=learning_rate, beta_1=beta_1, beta_2=beta_2,
-                                      epsilon=epsilon, amsgrad=amsgrad),
-                         check_finite=check_finite)
+    keras_name = "Adam"
+    update = staticmethod(keras_adam_update)
 
-    def _check_group(self, group):
-        check_hyperparameter(group["lr"], "learning_rate", message="Invalid learning rate")
-        for name in ("beta_1", "beta_2"):
-            check_hyperparameter(group[name], name, high=1.0, inclusive_high=False)
-        check_hyperparameter(group["epsilon"], "epsilon")
-        check_flags(group, "amsgrad")
+    def __init__(self, params=None, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-7, amsgrad=False, **keras_options):
+        KerasOptimizer.__init__(self, params, dict(lr=learning_rate, beta_1=beta_1,
+                                                   beta_2=beta_2, epsilon=epsilon,
+                                                   amsgrad=amsgrad), **keras_options)
 
-    def _update(self, p, grad, state, group):
-        keras_adam_update(p.data, grad, state, learning_rate=group["lr"],
-                          beta_1=group["beta_1"], beta_2=group["beta_2"],
-                          epsilon=group["epsilon"], amsgrad=group["amsgrad"])
 
+class KerasAdamW(KerasAdam):
+    """Keras's AdamW: :class:`KerasAdam` with decoupled ``weight_decay=0.004`` (Keras's
+    default; every Keras optimizer decays this way when given a weight_decay). Note that
+    torch's AdamW uses the torch Adam formula and ``weight_decay=0.01``.
+    ``KerasAdamW(params=None, learning_rate=0.001, weight_decay=0.004, beta_1=0.9,
+    beta_2=0.999, epsilon=1e-7, amsgrad=False, **keras_options)``."""
+
+    keras_name = "AdamW"
+
+    def __init__(self, params=None, learning_rate=0.001, weight_decay=0.004, beta_1=0.9,
+                 beta_2=0.999, epsilon=1e-7, amsgrad=False, **keras_options):
+        if weight_decay is None:
+            raise ValueError("AdamW needs a weight_decay (a number), got None")
+        super().__init__(params, learning_rate, beta_1, beta_2, epsilon, amsgrad,
+                         weight_decay=weight_decay, **keras_options)
+
+
+def keras_nadam_update(param, grad, state, *, learning_rate, beta_1=0.9, beta_2=0.999,
+                       epsilon=1e-7):
+    """One step of Keras 3's Nadam: torch's NAdam (:func:`nadam_update`) with
+    ``momentum_decay=1``. Keras 3 schedules the momentum as mu_t = beta_1 (1 - 0.96^t / 2),
+    which reaches beta_1 within a few hundred steps; Dozat's paper, torch and Keras 2 use
+    0.96^(0.004 t), tens of thousands."""
+    nadam_update(param, grad, state, lr=learning_rate, betas=(beta_1, beta_2), eps=epsilon,
+                 momentum_decay=1.0)
+
+
+class KerasNadam(KerasAdamFamily):
+    """Nadam with Keras's names, defaults and formula: ``KerasNadam(params=None,
+    learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **keras_options)``, the
+    update :func:`keras_nadam_update`. What ``ddlopt.optim.get("nadam")`` returns."""
+
+    keras_name = "Nadam"
+    update = staticmethod(keras_nadam_update)
