@@ -28,7 +28,6 @@ PENDING = {
     "01_losses",
     "02_gradient_descent",
     "03_momentum",
-    "04_adagrad_rmsprop",
     "05_adam",
     "06_schedules",
     "07_initialization",
