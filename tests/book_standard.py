@@ -27,7 +27,6 @@ ROOT = Path(__file__).resolve().parent.parent
 PENDING = {
     "01_losses",
     "02_gradient_descent",
-    "04_adagrad_rmsprop",
     "05_adam",
     "06_schedules",
     "07_initialization",

@@ -21,6 +21,8 @@ CALLS = {
     "loss": lambda f: check.loss(f, "binary_crossentropy", from_logits=True),
     "optimizer_step": lambda f: check.optimizer_step(f, "adam", lr=0.01),
     "momentum_rate": lambda f: check.momentum_rate(f, nesterov=True),
+    "keras_rmsprop_step": lambda f: check.keras_rmsprop_step(f),
+    "full_adagrad_step": lambda f: check.full_adagrad_step(f),
     "schedule": lambda f: check.schedule(f, "CosineAnnealingLR", lr=0.1, T_max=30),
     "initializer": lambda f: check.initializer(f, "kaiming_normal", nonlinearity="relu"),
     "dropout": lambda f: check.dropout(f, p=0.3),
