@@ -52,7 +52,7 @@ def test_momentum_with_state_passes(capsys):
 def test_optimizer_step_bad_arguments():
     with pytest.raises(TypeError, match="student_update must be a function"):
         check.optimizer_step(None, lr=0.1)
-    with pytest.raises(ValueError, match="unknown update rule 'shampoo'; known: sgd, adagrad, rmsprop"):
+    with pytest.raises(ValueError, match="unknown update rule 'shampoo'; known: sgd, .*rmsprop"):
         check.optimizer_step(sgd_wd, "shampoo", lr=0.1)
     with pytest.raises(ValueError, match="pass the learning rate"):
         check.optimizer_step(sgd_wd, "sgd")
