@@ -19,6 +19,7 @@ def my_empty_function(*args, **kwargs):
 # checker -> how a notebook calls it on a student's function; every public checker is here
 CALLS = {
     "loss": lambda f: check.loss(f, "binary_crossentropy", from_logits=True),
+    "class_weights": lambda f: check.class_weights(f),
     "optimizer_step": lambda f: check.optimizer_step(f, "adam", lr=0.01),
     "schedule": lambda f: check.schedule(f, "CosineAnnealingLR", lr=0.1, T_max=30),
     "initializer": lambda f: check.initializer(f, "kaiming_normal", nonlinearity="relu"),
@@ -28,7 +29,7 @@ CALLS = {
     "newton_schulz": lambda f: check.newton_schulz(f),
 }
 # the checkers whose student function must return a value (optimizer_step's may update in place)
-NEEDS_A_VALUE = ["loss", "schedule", "initializer", "dropout", "clip_grad_norm", "step_bytes",
+NEEDS_A_VALUE = ["loss", "class_weights", "schedule", "initializer", "dropout", "clip_grad_norm", "step_bytes",
                  "newton_schulz"]
 
 NOT_WRITTEN = "✗ not written yet: fill in the body of my_function and run this cell again\n"
