@@ -57,7 +57,7 @@ def fit_linear(loss, X, y, *, lr=1.0, steps=1000, decay=False,
         raise ValueError(f"steps must be a positive int and lr positive; got "
                          f"{steps}, {lr}")
     theta = np.zeros((X.shape[1],) + y.shape[1:])
-    with _one_blas_thread():
+    with _one_blas_thread():   # small matrices: one BLAS thread is faster
         for t in range(1, steps + 1):
             d_pred = loss.gradient(y, X @ theta, sample_weight=sample_weight)
             theta -= (lr / math.sqrt(t) if decay else lr) * (X.T @ d_pred)
