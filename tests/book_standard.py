@@ -34,7 +34,6 @@ PENDING = {
     "07_initialization",
     "08_regularization",
     "09_in_practice",
-    "10_fast_optimizers",
 }
 PENDING_REASON = "{} is in PENDING (tests/book_standard.py): not yet rewritten to the standard"
 

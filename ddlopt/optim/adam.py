@@ -92,8 +92,9 @@ SMALL = 4096     # arrays below this size take adam_update: their temporaries ar
 CHUNK = 1 << 16  # elements per chunk: a chunk of each array (256 KiB in float32) stays in cache
 
 
-def adam_update_in_chunks(param, grad, state, scratch, *, lr, betas=(0.9, 0.999), eps=1e-8,
-                          weight_decay=0.0, amsgrad=False, maximize=False,
+def adam_update_in_chunks(param, grad, state, scratch, *, lr,
+                          betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                          amsgrad=False, maximize=False,
                           decoupled_weight_decay=False):
     """:func:`adam_update`, bit for bit, without allocating: the fast path the class takes.
 
@@ -102,10 +103,11 @@ def adam_update_in_chunks(param, grad, state, scratch, *, lr, betas=(0.9, 0.999)
     operations on a chunk while it is in cache, with every temporary written into
     ``scratch`` (three rows from :func:`adam_scratch`, allocated once): param, grad and the
     moments travel from memory about once per step, and nothing is allocated. The
-    operations are adam_update's, in its order, hence the same bits.
+    operations are adam_update's, in its order, hence the same bits. (Lines kept within
+    80 columns: chapter 10 prints this code.)
     """
     beta1, beta2 = betas
-    if "exp_avg" not in state:  # the first step: the state, as adam_update makes it
+    if "exp_avg" not in state:  # the first step: the state, as in adam_update
         state["step"] = 0
         state["exp_avg"] = np.zeros_like(param)
         state["exp_avg_sq"] = np.zeros_like(param)
@@ -113,11 +115,12 @@ def adam_update_in_chunks(param, grad, state, scratch, *, lr, betas=(0.9, 0.999)
             state["max_exp_avg_sq"] = np.zeros_like(param)
     state["step"] += 1
     t = state["step"]
-    step_size, bias_correction2_sqrt = lr / (1 - beta1**t), (1 - beta2**t) ** 0.5
+    step_size = lr / (1 - beta1**t)
+    bias_correction2_sqrt = (1 - beta2**t) ** 0.5
     arrays = [param, grad, state["exp_avg"], state["exp_avg_sq"]]
     if amsgrad:
         arrays.append(state["max_exp_avg_sq"])
-    flat = [a.reshape(-1) for a in arrays]  # views: the arrays are C-contiguous (checked)
+    flat = [a.reshape(-1) for a in arrays]  # views: C-contiguous (checked)
     for start in range(0, param.size, CHUNK):
         p, g, m, v, *mx = (a[start:start + CHUNK] for a in flat)
         decayed, tmp, denom = (row[:p.size] for row in scratch)
@@ -127,9 +130,11 @@ def adam_update_in_chunks(param, grad, state, scratch, *, lr, betas=(0.9, 0.999)
             p *= 1 - lr * weight_decay
         elif weight_decay != 0:
             g = np.add(g, np.multiply(weight_decay, p, out=tmp), out=decayed)
-        m += np.multiply(1 - beta1, np.subtract(g, m, out=tmp), out=tmp)  # (1-b1)(g - m)
+        # m += (1 - b1)(g - m)
+        m += np.multiply(1 - beta1, np.subtract(g, m, out=tmp), out=tmp)
         v *= beta2
-        v += np.multiply(np.multiply(1 - beta2, g, out=tmp), g, out=tmp)  # (1-b2) g g
+        # v = b2 v + (1 - b2) g g
+        v += np.multiply(np.multiply(1 - beta2, g, out=tmp), g, out=tmp)
         second = np.maximum(mx[0], v, out=mx[0]) if amsgrad else v
         np.divide(np.sqrt(second, out=denom), bias_correction2_sqrt, out=denom)
         denom += eps
