@@ -20,14 +20,15 @@ from .ch11 import problem, train, tune
 
 __all__ = ["METHODS", "recipe", "train", "tune", "problem"]
 
-# the six optimizers the chapter compares, each made from (params, lr); defaults otherwise
+# the six optimizers the chapter compares, each made from (params, lr, **options);
+# defaults otherwise
 METHODS = {
-    "SGD": lambda params, lr: optim.SGD(params, lr=lr),
-    "momentum": lambda params, lr: optim.SGD(params, lr=lr, momentum=0.9),
-    "RMSprop": lambda params, lr: optim.RMSprop(params, lr=lr),
-    "Adam": lambda params, lr: optim.Adam(params, lr=lr),
-    "NAdam": lambda params, lr: optim.NAdam(params, lr=lr),
-    "Yogi": lambda params, lr: optim.Yogi(params, lr=lr),
+    "SGD": lambda params, lr, **o: optim.SGD(params, lr=lr, **o),
+    "momentum": lambda params, lr, **o: optim.SGD(params, lr=lr, **{"momentum": 0.9, **o}),
+    "RMSprop": lambda params, lr, **o: optim.RMSprop(params, lr=lr, **o),
+    "Adam": lambda params, lr, **o: optim.Adam(params, lr=lr, **o),
+    "NAdam": lambda params, lr, **o: optim.NAdam(params, lr=lr, **o),
+    "Yogi": lambda params, lr, **o: optim.Yogi(params, lr=lr, **o),
 }
 
 
