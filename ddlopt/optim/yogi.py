@@ -48,11 +48,12 @@ def yogi_update(param, grad, state, *, lr=1e-2, betas=(0.9, 0.999), eps=1e-3,
         state["exp_avg_sq"] = np.full_like(param, initial_accumulator)
     state["step"] += 1
     t = state["step"]
-    grad = decay_weights(param, -grad if maximize else grad, lr, weight_decay, False)
+    grad = decay_weights(param, -grad if maximize else grad, lr, weight_decay,
+                         False)
     exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
     exp_avg += (1 - beta1) * (grad - exp_avg)      # m = beta1 m + (1 - beta1) g
     grad_sq = grad * grad
-    # v moves towards g^2 by (1 - beta2) g^2, not by (1 - beta2) (g^2 - v) as in Adam
+    # v moves towards g^2 by (1 - beta2) g^2, not by (1 - beta2)(g^2 - v)
     exp_avg_sq -= (1 - beta2) * np.sign(exp_avg_sq - grad_sq) * grad_sq
     denom = np.sqrt(exp_avg_sq) / (1 - beta2**t) ** 0.5 + eps
     param -= (lr / (1 - beta1**t)) * exp_avg / denom
