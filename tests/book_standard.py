@@ -29,7 +29,6 @@ PENDING = {
     "02_gradient_descent",
     "03_momentum",
     "04_adagrad_rmsprop",
-    "05_adam",
     "06_schedules",
     "07_initialization",
     "08_regularization",
