@@ -31,7 +31,6 @@ PENDING = {
     "04_adagrad_rmsprop",
     "05_adam",
     "06_schedules",
-    "07_initialization",
     "08_regularization",
     "09_in_practice",
     "10_fast_optimizers",
