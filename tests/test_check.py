@@ -25,12 +25,15 @@ CALLS = {
     "dropout": lambda f: check.dropout(f, p=0.3),
     "clip_grad_norm": lambda f: check.clip_grad_norm(f),
     "step_bytes": lambda f: check.step_bytes(f, "adamw", amsgrad=True),
+    "zero_memory": lambda f: check.zero_memory(f),
+    "block_table": lambda f: check.block_table(f),
+    "chunked_sgd": lambda f: check.chunked_sgd(f),
     "newton_schulz": lambda f: check.newton_schulz(f),
     "batchnorm": lambda f: check.batchnorm(f),
 }
 # the checkers whose student function must return a value (optimizer_step's may update in place)
 NEEDS_A_VALUE = ["loss", "schedule", "initializer", "dropout", "clip_grad_norm", "step_bytes",
-                 "newton_schulz", "batchnorm"]
+                 "zero_memory", "block_table", "newton_schulz", "batchnorm"]
 
 NOT_WRITTEN = "✗ not written yet: fill in the body of my_function and run this cell again\n"
 

@@ -249,3 +249,25 @@ def test_activation_layer_bad_input():
     with pytest.raises(ValueError, match=r"Activation\('relu'\) got grad_out of shape \(2, 4\)"):
         layer.backward(np.ones((2, 4)))
     assert repr(layer) == "Activation('relu')"
+
+
+def test_metrics_by_name_and_function_see_probabilities():
+    """Keras's metrics by name ("binary_accuracy", "mse") or function (metrics.mae), keyed in
+    the History by that name; they see probabilities even where the model trains on logits
+    (the folded sigmoid), so "mse" here is the Brier score, not an error of logits."""
+    from ddlopt import metrics
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    y = (X[:, 0] > 0).astype(float)
+    model = Sequential([Dense(3, 1, "sigmoid", rng=rng)])
+    model.compile(optimizer="adam", loss="binary_crossentropy",
+                  metrics=["binary_accuracy", "mse", metrics.mae, "accuracy"])
+    history = model.fit(X, y, epochs=2, batch_size=40, verbose=0).history
+    assert set(history) == {"loss", "binary_accuracy", "mse", "mean_absolute_error",
+                            "accuracy", "lr"}
+    results = model.evaluate(X, y, return_dict=True)
+    p = model.predict(X)[:, 0]
+    assert results["mse"] == pytest.approx(np.mean((p - y) ** 2), rel=1e-12)
+    assert results["mean_absolute_error"] == pytest.approx(np.mean(np.abs(p - y)), rel=1e-12)
+    assert results["binary_accuracy"] == results["accuracy"] == np.mean((p > 0.5) == y)

@@ -418,10 +418,11 @@ def test_bad_types_raise_type_errors():
 
 # ---- Keras names ------------------------------------------------------------------------------
 @pytest.mark.parametrize("name, cls, expected", [
-    ("adadelta", optim.Adadelta, {"lr": 0.001, "rho": 0.95, "eps": 1e-7}),
-    ("adamax", optim.Adamax, {"lr": 0.001, "betas": (0.9, 0.999), "eps": 1e-7}),
-    ("adafactor", optim.Adafactor, {"lr": 0.001, "beta2_decay": -0.8, "eps": (None, 1e-3), "d": 1.0}),
-    ("lion", optim.Lion, {"lr": 0.001, "betas": (0.9, 0.99)}),
+    ("adadelta", optim.KerasAdadelta, {"lr": 0.001, "rho": 0.95, "epsilon": 1e-7}),
+    ("adamax", optim.KerasAdamax, {"lr": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}),
+    ("adafactor", optim.KerasAdafactor, {"lr": 0.001, "beta_2_decay": -0.8, "epsilon_1": 1e-30,
+                                         "epsilon_2": 1e-3, "clip_threshold": 1.0}),
+    ("lion", optim.KerasLion, {"lr": 0.001, "beta_1": 0.9, "beta_2": 0.99}),
 ])
 def test_get_gives_keras_defaults(name, cls, expected):
     opt = optim.get(name, [ddlopt.Parameter([0.0])])

@@ -17,9 +17,11 @@ the *past steps* instead, which has the parameter's units: the ratio needs no le
 import numpy as np
 
 from .adam import decay_weights
+from .keras import KerasOptimizer
 from .optimizer import Optimizer, check_flags, check_hyperparameter
 
-__all__ = ["Adadelta", "adadelta_update", "check_adadelta_hyperparameters"]
+__all__ = ["Adadelta", "adadelta_update", "check_adadelta_hyperparameters",
+           "KerasAdadelta", "keras_adadelta_update"]
 
 
 def check_adadelta_hyperparameters(group):
@@ -65,3 +67,28 @@ class Adadelta(Optimizer):
                  check_finite=False):
         super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay,
                                       maximize=maximize), check_finite=check_finite)
+
+
+def keras_adadelta_update(param, grad, state, *, learning_rate, rho=0.95, epsilon=1e-7):
+    """One step of Keras's Adadelta: torch's formula (:func:`adadelta_update`, epsilon inside
+    both roots) with Keras's names."""
+    adadelta_update(param, grad, state, lr=learning_rate, rho=rho, eps=epsilon)
+
+
+class KerasAdadelta(KerasOptimizer):
+    """Adadelta with Keras's names and defaults: ``KerasAdadelta(params=None,
+    learning_rate=0.001, rho=0.95, epsilon=1e-7, **keras_options)``. Keras's learning rate
+    0.001 is Zeiler's "no learning rate" scaled down a thousandfold; torch's default
+    ``lr=1.0`` is the paper's. What ``ddlopt.optim.get("adadelta")`` returns."""
+
+    keras_name = "Adadelta"
+    update = staticmethod(keras_adadelta_update)
+
+    def __init__(self, params=None, learning_rate=0.001, rho=0.95, epsilon=1e-7,
+                 **keras_options):
+        super().__init__(params, dict(lr=learning_rate, rho=rho, epsilon=epsilon),
+                         **keras_options)
+
+    def check_keras(self, group):
+        check_hyperparameter(group["rho"], "rho", high=1.0)
+        check_hyperparameter(group["epsilon"], "epsilon")

@@ -15,10 +15,10 @@ torch.optim.Adamax's algorithm (:math:`\epsilon` inside the maximum):
 
 import numpy as np
 
-from .adam import check_adam_hyperparameters, decay_weights
+from .adam import KerasAdamFamily, check_adam_hyperparameters, decay_weights
 from .optimizer import Optimizer
 
-__all__ = ["Adamax", "adamax_update"]
+__all__ = ["Adamax", "adamax_update", "KerasAdamax", "keras_adamax_update"]
 
 
 def adamax_update(param, grad, state, *, lr=2e-3, betas=(0.9, 0.999), eps=1e-8,
@@ -56,3 +56,26 @@ class Adamax(Optimizer):
         super().__init__(params, dict(lr=lr, betas=betas,
                                       eps=eps, weight_decay=weight_decay, maximize=maximize),
                          check_finite=check_finite)
+
+
+def keras_adamax_update(param, grad, state, *, learning_rate, beta_1=0.9, beta_2=0.999,
+                        epsilon=1e-7):
+    """One step of Keras's Adamax: epsilon is added *after* the maximum,
+    ``m / ((1 - beta_1^t) (u + epsilon))`` with ``u = max(beta_2 u, |g|)``; torch puts it
+    inside, ``u = max(beta_2 u, |g| + eps)``."""
+    if "m" not in state:
+        state["step"], state["m"], state["u"] = 0, np.zeros_like(param), np.zeros_like(param)
+    state["step"] += 1
+    m, u = state["m"], state["u"]
+    m += (grad - m) * (1 - beta_1)
+    np.maximum(beta_2 * u, np.abs(grad), out=u)
+    param -= learning_rate * m / ((1 - beta_1 ** state["step"]) * (u + epsilon))
+
+
+class KerasAdamax(KerasAdamFamily):
+    """Adamax with Keras's names, defaults and formula: ``KerasAdamax(params=None,
+    learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **keras_options)``, the
+    update :func:`keras_adamax_update`. What ``ddlopt.optim.get("adamax")`` returns."""
+
+    keras_name = "Adamax"
+    update = staticmethod(keras_adamax_update)
