@@ -12,11 +12,13 @@ gradients of its parameters to their ``.grad`` (``backward``). For a dense layer
     \frac{\partial L}{\partial b} = \sum_{\text{rows}} \frac{\partial L}{\partial z}, \quad
     \frac{\partial L}{\partial x} = \frac{\partial L}{\partial z} W^\top.
 
-``Dropout(p)`` zeroes a random fraction ``p`` of its inputs while training and is the
-identity otherwise; ``BatchNorm`` normalizes each feature by the batch's statistics while
-training and by running averages of them otherwise; ``LayerNorm`` normalizes each row by its
-own. ``fit`` trains in training mode, ``evaluate`` and ``predict`` run in inference mode
-(``model.train()`` / ``model.eval()`` switch by hand, as in PyTorch).
+``Activation(name)`` applies an activation on its own (so that a normalization layer can
+sit between a Dense layer's product and its nonlinearity); ``Dropout(p)`` zeroes a random
+fraction ``p`` of its inputs while training and is the identity otherwise; ``BatchNorm``
+normalizes each feature by the batch's statistics while training and by running averages
+of them otherwise; ``LayerNorm`` normalizes each row by its own. ``fit`` trains in
+training mode, ``evaluate`` and ``predict`` run in inference mode (``model.train()`` /
+``model.eval()`` switch by hand, as in PyTorch).
 
 ``Sequential`` chains layers and adds Keras's workflow::
 
@@ -39,8 +41,8 @@ from . import optim, regularization
 from ._checks import check_count
 from .params import Parameter
 
-__all__ = ["Dense", "Dropout", "BatchNorm", "LayerNorm", "Sequential", "History", "Callback",
-           "ACTIVATIONS"]
+__all__ = ["Dense", "Activation", "Dropout", "BatchNorm", "LayerNorm", "Sequential",
+           "History", "Callback", "ACTIVATIONS"]
 
 
 # ----------------------------------------------------------------------------------------
@@ -121,6 +123,43 @@ class Dense:
 
     def __repr__(self):
         return f"Dense({self.in_features}, {self.out_features}, activation={self.activation!r})"
+
+
+class Activation:
+    """An activation as a layer of its own: ``phi(x)``, one of ``ACTIVATIONS``, with no
+    parameters. Keras's ``Activation("relu")``; torch's ``nn.ReLU()``, ``nn.Tanh()``, ...
+
+    What it is for: a normalization layer between a Dense layer's product and its
+    nonlinearity, as Ioffe and Szegedy place it,
+    ``Dense(n, m), BatchNorm(m), Activation("relu")`` (the Dense layer without activation).
+    Like ``Dense``, a last ``Activation("softmax")`` or ``("sigmoid")`` is folded into the
+    cross-entropy by ``compile``.
+    """
+
+    def __init__(self, activation):
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {activation!r}; known: {', '.join(ACTIVATIONS)}")
+        self.activation, self.training = activation, True
+
+    def forward(self, x, apply_activation=True):
+        x = np.asarray(x, dtype=np.float64)
+        self._z, self._activated = x, apply_activation
+        self._a = ACTIVATIONS[self.activation][0](x) if apply_activation else x
+        return self._a
+
+    def backward(self, grad_out):
+        if grad_out.shape != self._z.shape:
+            raise ValueError(f"{self} got grad_out of shape {grad_out.shape}; its last forward "
+                             f"returned {self._z.shape}")
+        if not self._activated:
+            return grad_out
+        return ACTIVATIONS[self.activation][1](self._z, self._a, grad_out)
+
+    def parameters(self):
+        return []
+
+    def __repr__(self):
+        return f"Activation({self.activation!r})"
 
 
 class Dropout:

@@ -35,11 +35,12 @@ CALLS = {
     "block_table": lambda f: check.block_table(f),
     "chunked_sgd": lambda f: check.chunked_sgd(f),
     "newton_schulz": lambda f: check.newton_schulz(f),
+    "batchnorm": lambda f: check.batchnorm(f),
 }
 # the checkers whose student function must return a value (optimizer_step's may update in place)
 NEEDS_A_VALUE = ["loss", "class_weights", "largest_curvature", "newton", "momentum_rate",
                  "schedule", "initializer", "dropout", "clip_grad_norm", "step_bytes",
-                 "zero_memory", "block_table", "newton_schulz"]
+                 "zero_memory", "block_table", "newton_schulz", "batchnorm"]
 
 NOT_WRITTEN = "✗ not written yet: fill in the body of my_function and run this cell again\n"
 
