@@ -98,6 +98,14 @@ def _in_unit_interval(a, name, what, hint=""):
 _LOGITS_HINT = "; pass from_logits=True if these are logits"
 
 
+def _check_smoothing(alpha):
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)):
+        raise TypeError(f"label_smoothing must be a number in [0, 1], got {alpha!r}")
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"label_smoothing must be in [0, 1], got {alpha}")
+    return float(alpha)
+
+
 def _check_bool(value, name):
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, got {value!r}")
@@ -253,22 +261,38 @@ class CategoricalCrossentropy(Loss):
     clipped and 0 where it was. Each row must sum to 1 (within ``1e-4``): Keras silently
     divides a row by its sum, but a row that does not sum to 1 is almost always a
     forgotten softmax, so here it is an error.
+
+    ``label_smoothing`` :math:`\alpha \in [0, 1]` (Szegedy et al. 2016) trains against
+    :math:`(1 - \alpha)\,y + \alpha/K` instead of :math:`y`, :math:`K` the number of classes:
+    each target keeps :math:`1 - \alpha` of its mass and the rest is spread evenly over all
+    :math:`K` classes, its own included (Keras's ``label_smoothing`` and torch's
+    ``nn.CrossEntropyLoss(label_smoothing=...)`` alike). The default 0 leaves the targets
+    as they are.
     """
 
     name = "categorical_crossentropy"
 
-    def __init__(self, from_logits=False):
+    def __init__(self, from_logits=False, label_smoothing=0.0):
         self.from_logits = _check_bool(from_logits, "from_logits")
+        self.label_smoothing = _check_smoothing(label_smoothing)
         self.torch_name = "nn.CrossEntropyLoss"
 
     def _config(self):
-        return {"from_logits": self.from_logits}
+        config = {"from_logits": self.from_logits}
+        if self.label_smoothing:
+            config["label_smoothing"] = self.label_smoothing
+        return config
+
+    def _smooth(self, y):
+        """The targets the loss trains against: ``(1 - alpha) y + alpha / K``."""
+        alpha = self.label_smoothing
+        return y if alpha == 0 else (1.0 - alpha) * y + alpha / y.shape[-1]
 
     def _check(self, y_true, y_pred):
         y_true, y_pred = super()._check(y_true, y_pred)
         _in_unit_interval(y_true, "y_true", "one-hot or soft targets")
         self._check_pred(y_pred)
-        return y_true, y_pred
+        return self._smooth(y_true), y_pred
 
     def _check_pred(self, y_pred):
         if self.from_logits:
@@ -298,13 +322,15 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
     ``y_true`` holds labels in ``0 .. C-1`` shaped like ``y_pred`` without its last axis
     (or with a last axis of 1, as Keras allows); ``y_pred`` holds probabilities or logits
     over the ``C`` classes. The result equals :class:`CategoricalCrossentropy` on
-    ``one_hot(y_true)``, which is how it is computed.
+    ``one_hot(y_true)``, which is how it is computed, ``label_smoothing`` included (torch's
+    ``nn.CrossEntropyLoss(label_smoothing=...)`` with class indices; Keras's sparse loss has
+    no such argument).
     """
 
     name = "sparse_categorical_crossentropy"
 
-    def __init__(self, from_logits=False):
-        super().__init__(from_logits)
+    def __init__(self, from_logits=False, label_smoothing=0.0):
+        super().__init__(from_logits, label_smoothing)
         self.torch_name = "nn.CrossEntropyLoss" if self.from_logits else "nn.NLLLoss"
 
     def _check(self, y_true, y_pred):
@@ -326,7 +352,7 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
             )
         self._check_pred(y_pred)
         one_hot = np.eye(n_classes)[labels.astype(np.int64)]
-        return one_hot, y_pred
+        return self._smooth(one_hot), y_pred
 
 
 # ----------------------------------------------------------------------------------------

@@ -25,9 +25,12 @@ CALLS = {
     "dropout": lambda f: check.dropout(f, p=0.3),
     "clip_grad_norm": lambda f: check.clip_grad_norm(f),
     "step_bytes": lambda f: check.step_bytes(f, "adamw", amsgrad=True),
+    "shift_images": lambda f: check.shift_images(f),
+    "max_norm": lambda f: check.max_norm(f),
 }
 # the checkers whose student function must return a value (optimizer_step's may update in place)
-NEEDS_A_VALUE = ["loss", "schedule", "initializer", "dropout", "clip_grad_norm", "step_bytes"]
+NEEDS_A_VALUE = ["loss", "schedule", "initializer", "dropout", "clip_grad_norm", "step_bytes",
+                 "shift_images", "max_norm"]
 
 NOT_WRITTEN = "✗ not written yet: fill in the body of my_function and run this cell again\n"
 

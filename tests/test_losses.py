@@ -237,3 +237,62 @@ def test_bad_input_raises_a_clear_error(name, kwargs, y_true, y_pred, error, mes
 def test_bad_configuration_raises_a_clear_error(args, kwargs, error, message):
     with pytest.raises(error, match=message):
         losses.get(*args, **kwargs)
+
+
+# ---- label smoothing (chapter 8) ---------------------------------------------------------
+@pytest.mark.parametrize("alpha", [0.0, 0.1, 0.4, 1.0])
+@pytest.mark.parametrize("sparse", [True, False])
+def test_label_smoothing_matches_torch_value_and_gradient(alpha, sparse):
+    rng = np.random.default_rng(3)
+    z = rng.normal(size=(6, 5)) * 3
+    labels = np.array([0, 4, 2, 2, 1, 3])
+    name = "sparse_categorical_crossentropy" if sparse else "categorical_crossentropy"
+    loss = losses.get(name, from_logits=True, label_smoothing=alpha)
+    y = labels if sparse else np.eye(5)[labels]
+    zt = torch.tensor(z, requires_grad=True)
+    target = torch.tensor(labels) if sparse else torch.tensor(y)
+    value = torch.nn.functional.cross_entropy(zt, target, label_smoothing=alpha)
+    value.backward()
+    assert abs(loss(y, z) - value.item()) <= 1e-14 * abs(value.item())
+    assert np.max(np.abs(loss.gradient(y, z) - zt.grad.numpy())) < 1e-15
+
+
+def test_label_smoothing_on_probabilities_is_the_loss_of_the_smoothed_targets():
+    p = losses.softmax(np.random.default_rng(1).normal(size=(4, 3)))
+    labels = np.array([0, 2, 1, 1])
+    alpha = 0.3
+    smoothed = (1 - alpha) * np.eye(3)[labels] + alpha / 3
+    plain = losses.CategoricalCrossentropy()
+    ours = losses.SparseCategoricalCrossentropy(label_smoothing=alpha)
+    assert ours(labels, p) == pytest.approx(plain(smoothed, p), rel=1e-15)
+    assert np.allclose(ours.gradient(labels, p), plain.gradient(smoothed, p), rtol=1e-15)
+
+
+def test_label_smoothing_repr_and_default_leave_the_old_loss_unchanged():
+    assert repr(losses.get("sparse_categorical_crossentropy", from_logits=True)) == \
+        "SparseCategoricalCrossentropy(from_logits=True)"
+    assert repr(losses.CategoricalCrossentropy(label_smoothing=0.1)) == \
+        "CategoricalCrossentropy(from_logits=False, label_smoothing=0.1)"
+
+
+@pytest.mark.parametrize("alpha, error, message", [
+    (-0.1, ValueError, r"label_smoothing must be in \[0, 1\], got -0.1"),
+    (1.5, ValueError, r"label_smoothing must be in \[0, 1\]"),
+    ("0.1", TypeError, "label_smoothing must be a number"),
+    (True, TypeError, "label_smoothing must be a number"),
+])
+def test_label_smoothing_bad_values(alpha, error, message):
+    with pytest.raises(error, match=message):
+        losses.SparseCategoricalCrossentropy(label_smoothing=alpha)
+
+
+def test_a_folded_softmax_output_keeps_its_label_smoothing():
+    from ddlopt.nn import Dense, Sequential
+
+    X = np.random.default_rng(0).normal(size=(8, 3))
+    y = np.array([0, 1, 2, 0, 1, 2, 0, 1])
+    model = Sequential([Dense(3, 3, "softmax", rng=0)])
+    model.compile("sgd", losses.SparseCategoricalCrossentropy(label_smoothing=0.2))
+    logits = X @ model.layers[0].W.data + model.layers[0].b.data
+    expected = losses.SparseCategoricalCrossentropy(from_logits=True, label_smoothing=0.2)
+    assert model.evaluate(X, y) == pytest.approx(expected(y, logits), rel=1e-14)
