@@ -163,7 +163,8 @@ class Dropout:
         if not self.training or self.p == 0:
             self._mask = None
             return x
-        keep = _random.generator(self.rng).random(x.shape) >= self.p  # P(keep) = 1 - p
+        rng = _random.generator(self.rng)
+        keep = rng.random(x.shape) >= self.p  # P(keep) = 1 - p
         # p = 1 drops everything (as torch does); otherwise scale the survivors up
         self._mask = keep / (1.0 - self.p) if self.p < 1 else np.zeros(x.shape)
         return x * self._mask
@@ -218,8 +219,8 @@ class RandomShift:
         if not self.training or self.max_shift == 0:
             self._offsets = None
             return x
-        s = self.max_shift
-        self._offsets = _random.generator(self.rng).integers(-s, s + 1, size=(2, len(x)))
+        s, rng = self.max_shift, _random.generator(self.rng)
+        self._offsets = rng.integers(-s, s + 1, size=(2, len(x)))  # (dy, dx) an image
         return data.shift_images(x, *self._offsets, shape=self.image_shape)
 
     def backward(self, grad_out):

@@ -130,10 +130,12 @@ class MaxNorm:
     def __call__(self, W):
         W = np.asarray(W, dtype=np.float64)
         if not -W.ndim <= self.axis < W.ndim:
-            raise ValueError(f"axis {self.axis} is out of range for a weight of shape {W.shape}")
+            raise ValueError(f"axis {self.axis} is out of range for a weight of "
+                             f"shape {W.shape}")
         norms = np.sqrt(np.sum(W * W, axis=self.axis, keepdims=True))
-        return W * np.where(norms > self.max_value, self.max_value / np.maximum(norms, 1e-300),
-                            1.0)
+        # a slice longer than max_value is scaled down onto the sphere, the others by 1
+        scale = self.max_value / np.maximum(norms, 1e-300)
+        return W * np.where(norms > self.max_value, scale, 1.0)
 
     def __repr__(self):
         return f"MaxNorm(max_value={self.max_value}, axis={self.axis})"

@@ -32,7 +32,6 @@ PENDING = {
     "05_adam",
     "06_schedules",
     "07_initialization",
-    "08_regularization",
     "09_in_practice",
     "10_fast_optimizers",
     "11_after_adam",

@@ -112,9 +112,9 @@ def _shift_problem(images, given, out, dy, dx):
 
 @checker
 def max_norm(student_max_norm, *, seed=0):
-    """Check ``student_max_norm(W, c)``: every column of W (one unit's incoming weights, for
-    W of shape (in_features, out_features)) longer than ``c`` scaled back to norm ``c``, the
-    others left as they are, against ``ddlopt.regularization.MaxNorm``."""
+    """Check ``student_max_norm(W, w_max)``: every column of W (one unit's incoming weights,
+    for W of shape (in_features, out_features)) longer than ``w_max`` scaled back to norm
+    ``w_max``, the others left as they are, against ``ddlopt.regularization.MaxNorm``."""
     from ..regularization import MaxNorm
 
     require_function(student_max_norm, "student_max_norm")
@@ -136,8 +136,9 @@ def max_norm(student_max_norm, *, seed=0):
             problem = ("it bounds the rows: each unit's incoming weights are a column of W "
                        "(in_features, out_features), so take the norm over axis 0")
         elif np.allclose(out, W * c / columns, rtol=1e-6):
-            problem = ("it scales every column to norm c, the short ones up too: only a "
-                       "column longer than c is scaled down; the others stay as they are")
+            problem = ("it scales every column to norm w_max, the short ones up too: only "
+                       "a column longer than w_max is scaled down; the others stay as they "
+                       "are")
         elif np.allclose(out, np.clip(W, -c, c), rtol=1e-6):
             problem = ("it clips the entries: max-norm bounds the length (Euclidean norm) "
                        "of each column, not each weight")
@@ -145,6 +146,7 @@ def max_norm(student_max_norm, *, seed=0):
             problem = ("it scales the whole matrix by its norm: bound each column "
                        "separately")
         else:
-            problem = "the result differs from the projection of each column onto norm <= c"
-    return verdict(problem, "scales each column longer than c back to norm c and leaves "
-                            "the shorter ones alone")
+            problem = ("the result differs from the projection of each column onto norm "
+                       "<= w_max")
+    return verdict(problem, "scales each column longer than w_max back to norm w_max and "
+                            "leaves the shorter ones alone")

@@ -54,7 +54,7 @@ TOOLS = {
     "L2 penalty": "λ",          # Adam, weight_decay=λ on the kernels: λW joins the gradient
     "weight decay": "λ",        # AdamW, weight_decay=λ on the kernels: decoupled
     "dropout": "p",             # after each hidden layer
-    "max-norm": "c",            # every unit's incoming weights kept to norm c or less
+    "max-norm": "w_max",        # every unit's incoming weights kept to norm w_max or less
     "label smoothing": "α",
     "augmentation": None,       # each training image shifted by up to a pixel, every epoch
     "early stopping": None,     # on the validation loss, patience PATIENCE, best restored
@@ -151,10 +151,12 @@ def _check_tool(tool, strength):
                          f"{GRIDS[tool][2]}")
 
 
-def train(tool="none", strength=None, seed=0, epochs=EPOCHS, callbacks=(), clean_labels=False):
+def train(tool="none", strength=None, seed=0, epochs=EPOCHS, callbacks=(), clean_labels=False,
+          lr=LR):
     """Train the regime's network with one tool of :data:`TOOLS` at ``strength``; returns
     ``(model, history)``. ``callbacks`` go to ``fit``; ``clean_labels=True`` trains on the
-    true labels instead (the control). Early stopping watches the validation loss."""
+    true labels instead (the control); ``lr``: Adam's (or AdamW's) learning rate. Early
+    stopping watches the validation loss."""
     _check_tool(tool, strength)
     part = problem()
     X, y = part["train"]
@@ -165,9 +167,9 @@ def train(tool="none", strength=None, seed=0, epochs=EPOCHS, callbacks=(), clean
                     augment=tool == "augmentation")
     if tool in ("L2 penalty", "weight decay"):
         kind = optim.Adam if tool == "L2 penalty" else optim.AdamW
-        optimizer = kind(decay_groups(model, strength), lr=LR)
+        optimizer = kind(decay_groups(model, strength), lr=lr)
     else:
-        optimizer = optim.Adam(model.parameters(), lr=LR)
+        optimizer = optim.Adam(model.parameters(), lr=lr)
     loss = losses.SparseCategoricalCrossentropy(
         from_logits=True, label_smoothing=strength if tool == "label smoothing" else 0.0)
     model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
@@ -187,10 +189,10 @@ def _accuracy(model, X, y):
     return float(np.mean(model.predict(X).argmax(axis=1) == y))
 
 
-def run(tool="none", strength=None, seed=0, epochs=EPOCHS):
+def run(tool="none", strength=None, seed=0, epochs=EPOCHS, lr=LR):
     """One training run, scored: validation and test accuracy of the final (for early
     stopping: the restored) network, and ``epochs`` it trained."""
-    model, history = train(tool, strength, seed, epochs)
+    model, history = train(tool, strength, seed, epochs, lr=lr)
     part = problem()
     return {"val_accuracy": _accuracy(model, *part["val"]),
             "test_accuracy": _accuracy(model, *part["test"]),
@@ -226,13 +228,14 @@ def grid_results(path=None):
     return json.loads(text)
 
 
-def chosen(results=None):
+def chosen(results=None, lr=LR):
     """Each tuned tool's strength with the highest mean validation accuracy over the seeds
-    (the first in grid order on a tie): a dict tool -> strength."""
+    at learning rate ``lr`` (the first in grid order on a tie): a dict tool -> strength."""
     runs = (results or grid_results())["runs"]
     picks = {}
     for tool, grid in GRIDS.items():
-        means = [np.mean([r["val_accuracy"] for r in runs
-                          if r["tool"] == tool and r["strength"] == s]) for s in grid]
-        picks[tool] = grid[int(np.argmax(means))]
+        scores = [[r["val_accuracy"] for r in runs if r["tool"] == tool
+                   and r["strength"] == s and r.get("lr", LR) == lr] for s in grid]
+        if all(scores):  # every strength was run at this rate
+            picks[tool] = grid[int(np.argmax([np.mean(v) for v in scores]))]
     return picks
