@@ -1,6 +1,8 @@
 # make book     build the HTML from the committed notebook outputs into _build/html
 # make test     install everything, then run the whole test suite (library, nbval, HTML build)
 # make execute  re-execute every notebook in _toc.yml in a fresh kernel, refreshing its outputs
+# make pdf      build the PDF edition into _build/latex from the committed outputs (no torch);
+#               needs Debian's LaTeX packages named in the README (.ci/run installs them)
 #
 # Everything installs into .venv, once: a second run installs nothing unless
 # requirements.txt or pyproject.toml changed.
@@ -11,7 +13,7 @@ BIN := $(VENV)/bin
 BOOK_STAMP := $(VENV)/.installed-book
 ALL_STAMP := $(VENV)/.installed-all
 
-.PHONY: book test execute clean
+.PHONY: book test execute pdf clean
 
 book: $(BOOK_STAMP)
 	$(BIN)/jupyter-book build . -W -n --keep-going
@@ -24,6 +26,16 @@ test: $(ALL_STAMP)
 
 execute: $(ALL_STAMP)
 	$(BIN)/python .ci/notebooks.py execute
+
+# -halt-on-error: a LaTeX error stops the build with its message instead of a prompt
+pdf: $(BOOK_STAMP)
+	@command -v xelatex >/dev/null && command -v latexmk >/dev/null || { \
+	  echo "make pdf needs LaTeX: apt-get install the Debian packages the README names"; exit 1; }
+	LATEXOPTS="-halt-on-error -interaction=nonstopmode" \
+	  $(BIN)/jupyter-book build . --builder pdflatex -W -n --keep-going </dev/null
+	@echo ""
+	@echo "The PDF is built: $(CURDIR)/_build/latex/how-neural-networks-learn.pdf"
+	@echo "(a make book after this links it from every page's download menu)"
 
 clean:
 	rm -rf _build

@@ -81,6 +81,7 @@ def execute(path):
         os.environ.pop(AUDIT_VARIABLE, None)
     else:
         os.environ[AUDIT_VARIABLE] = "1"
+    os.environ["DDLOPT_BOOK"] = "1"  # interactive figures output the book's HTML (ddlopt.interactive)
     client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
                             record_timing=False, resources={"metadata": {"path": str(path.parent)}})
     client.execute()

@@ -22,7 +22,6 @@ import json
 import math
 import platform
 import statistics
-import time
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +32,8 @@ import ddlopt.optim
 import ddlopt.torch
 from ddlopt.floor import step_bytes
 from ddlopt.torch import fused as ddlopt_fused
+from ddlopt.torch.timing import (bandwidths, interleaved, seconds_per_step, stepper,
+                                 synchronize)
 
 
 SIZES = {  # (parameters, tensors)
@@ -51,59 +52,14 @@ OPTIMIZERS = {  # name: (ddlopt.torch, torch.optim, ddlopt.optim, kwargs, bytes 
 }
 
 
-def synchronize(device):
-    if device == "cuda":
-        torch.cuda.synchronize()
-
-
-def seconds_per_step(step, sync, block):
-    """Mean seconds of one ``step()`` over a block of ``block`` steps, ``sync`` at both ends."""
-    sync()
-    start = time.perf_counter()
-    for _ in range(block):
-        step()
-    sync()
-    return (time.perf_counter() - start) / block
-
-
-def bandwidths(device, megabytes, repeats=10):
-    """Bytes per second that three simple passes over float32 arrays of ``megabytes`` move,
-    counting each byte read and each byte written once: a copy (``b = a``: 2 arrays), an
-    in-place scale (``a *= s``: 2, read and written back, as an optimizer's state is), and a
-    triad (``c = a + s b``: 3). The fastest of ``repeats`` for each."""
-    n = megabytes * (1 << 20) // 4
-    a, b, c = (torch.full((n,), 1.0, device=device) for _ in range(3))
-    probes = {"copy": (lambda: b.copy_(a), 2),
-              "in-place": (lambda: a.mul_(1.0), 2),
-              "triad": (lambda: torch.add(a, b, alpha=0.5, out=c), 3)}
-    result = {}
-    for name, (probe, arrays) in probes.items():
-        probe()
-        times = []
-        for _ in range(repeats):
-            synchronize(device)
-            start = time.perf_counter()
-            probe()
-            synchronize(device)
-            times.append(time.perf_counter() - start)
-        result[name] = arrays * n * 4 / min(times)
-    return result
-
-
 def shapes(n, tensors):
     """``tensors`` flat tensors holding ``n`` values together, as equal as can be."""
     return [n // tensors + (i < n % tensors) for i in range(tensors)]
 
 
 def torch_stepper(cls, kwargs, sizes, device, capture=False, **path):
-    gen = torch.Generator(device=device).manual_seed(0)
-    params = [torch.randn(s, device=device, generator=gen).requires_grad_() for s in sizes]
-    for p in params:
-        p.grad = torch.randn(p.shape, device=device, generator=gen) * 1e-3
-    optimizer = cls(params, **kwargs, **path)
-    if not capture:
-        return optimizer.step
-    return captured(optimizer.step)
+    step = stepper(cls, sizes, device, **kwargs, **path)
+    return captured(step) if capture else step
 
 
 def captured(step):
@@ -128,11 +84,7 @@ def captured(step):
 
 
 def numpy_stepper(cls, kwargs, sizes):
-    rng = np.random.default_rng(0)
-    params = [ddlopt.Parameter(rng.standard_normal(s, dtype=np.float32)) for s in sizes]
-    for p in params:
-        p.grad = rng.standard_normal(p.data.shape, dtype=np.float32) * np.float32(1e-3)
-    return cls(params, **kwargs).step
+    return stepper(cls, sizes, **kwargs)
 
 
 def torch_fused_works(cls, kwargs, device):
@@ -224,11 +176,7 @@ def time_paths(makers, device, repeats, block, errors=None):
                 raise
             steps.pop(key, None)
             errors[key] = f"{type(error).__name__}: {error}"
-    times = {key: [] for key in steps}
-    for _ in range(repeats):
-        for key, step in steps.items():
-            times[key].append(seconds_per_step(step, sync, block))
-    return {key: statistics.median(t) for key, t in times.items()}
+    return interleaved(steps, repeats, block, device, summary=statistics.median)
 
 
 def device_name(device):

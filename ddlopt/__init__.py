@@ -5,8 +5,8 @@ figures in `ddlopt.plot` (matplotlib); neither is imported here. ``dir(ddlopt)``
 what a student is meant to use (``__all__``, and ``plot`` / ``torch`` once imported).
 """
 
-from . import (callbacks, check, data, finder, floor, init, losses, nn, optim, regularization,
-               schedules, study, surfaces, utils)
+from . import (callbacks, check, data, finder, floor, init, losses, metrics, nn, optim,
+               optimizers, regularization, schedules, study, surfaces, utils)
 from ._random import set_seed
 from .params import Parameter
 from .study import compare
@@ -15,8 +15,9 @@ from .utils import clip_grad_norm
 __version__ = "0.1.0"
 
 __all__ = ["Parameter", "set_seed", "lr_finder", "clip_grad_norm", "compare",
-           "callbacks", "check", "data", "floor", "init", "losses", "nn", "optim",
-           "regularization", "schedules", "study", "surfaces", "utils", "__version__"]
+           "callbacks", "check", "data", "floor", "init", "losses", "metrics", "nn", "optim",
+           "optimizers", "regularization", "schedules", "study", "surfaces", "utils",
+           "__version__"]
 
 
 def lr_finder(model, data, *, optimizer=None, loss_fn=None, **options):

@@ -31,7 +31,9 @@ from ._registry import lookup
 __all__ = [
     "EPSILON", "Loss", "MeanSquaredError", "MeanAbsoluteError", "Huber",
     "BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
-    "get", "sigmoid", "softmax", "log_softmax",
+    "get", "sigmoid", "softmax", "log_softmax", "mean_squared_error", "mse",
+    "mean_absolute_error", "mae", "huber", "binary_crossentropy", "categorical_crossentropy",
+    "sparse_categorical_crossentropy",
 ]
 
 EPSILON = 1e-7  # Keras's backend.epsilon(): how far probabilities are kept from 0 and 1
@@ -131,6 +133,15 @@ class Loss:
         y_true, y_pred = self._check(y_true, y_pred)
         return float(self._value(y_true, y_pred))
 
+    def per_sample(self, y_true, y_pred):
+        """The loss of each sample: the mean over the last axis, as Keras's loss functions
+        (``losses.mean_squared_error(y_true, y_pred)`` and the rest) return it."""
+        y_true, y_pred = self._check(y_true, y_pred)
+        return np.mean(self._elements(y_true, y_pred), axis=-1)
+
+    def _value(self, y, p):
+        return np.mean(self._elements(y, p))
+
     def gradient(self, y_true, y_pred):
         """d(mean loss) / d(y_pred): an array with y_pred's shape."""
         y_true, y_pred = self._check(y_true, y_pred)
@@ -154,8 +165,8 @@ class MeanSquaredError(Loss):
 
     name, torch_name = "mean_squared_error", "nn.MSELoss"
 
-    def _value(self, y, p):
-        return np.mean((p - y) ** 2)
+    def _elements(self, y, p):
+        return (p - y) ** 2
 
     def _gradient(self, y, p):
         return 2.0 * (p - y) / p.size
@@ -166,8 +177,8 @@ class MeanAbsoluteError(Loss):
 
     name, torch_name = "mean_absolute_error", "nn.L1Loss"
 
-    def _value(self, y, p):
-        return np.mean(np.abs(p - y))
+    def _elements(self, y, p):
+        return np.abs(p - y)
 
     def _gradient(self, y, p):
         return np.sign(p - y) / p.size
@@ -193,9 +204,9 @@ class Huber(Loss):
     def _config(self):
         return {"delta": self.delta}
 
-    def _value(self, y, p):
+    def _elements(self, y, p):
         r = np.abs(p - y)
-        return np.mean(np.where(r <= self.delta, 0.5 * r**2, self.delta * (r - 0.5 * self.delta)))
+        return np.where(r <= self.delta, 0.5 * r**2, self.delta * (r - 0.5 * self.delta))
 
     def _gradient(self, y, p):
         return np.clip(p - y, -self.delta, self.delta) / p.size
@@ -231,12 +242,12 @@ class BinaryCrossentropy(Loss):
             _in_unit_interval(y_pred, "y_pred", "probabilities", _LOGITS_HINT)
         return y_true, y_pred
 
-    def _value(self, y, p):
+    def _elements(self, y, p):
         if self.from_logits:
             z = p
-            return np.mean(np.maximum(z, 0.0) - z * y + np.log1p(np.exp(-np.abs(z))))
+            return np.maximum(z, 0.0) - z * y + np.log1p(np.exp(-np.abs(z)))
         p = np.clip(p, EPSILON, 1.0 - EPSILON)
-        return -np.mean(y * np.log(p) + (1.0 - y) * np.log(1.0 - p))
+        return -(y * np.log(p) + (1.0 - y) * np.log(1.0 - p))
 
     def _gradient(self, y, p):
         if self.from_logits:
@@ -304,9 +315,17 @@ class CategoricalCrossentropy(Loss):
             raise ValueError(f"each row of y_pred must hold probabilities that sum to 1, found a row "
                              f"summing to {bad:g}; apply a softmax, or pass from_logits=True")
 
+    def _log_probabilities(self, p):
+        return log_softmax(p) if self.from_logits else np.log(np.clip(p, EPSILON, 1.0 - EPSILON))
+
     def _value(self, y, p):
-        log_p = log_softmax(p) if self.from_logits else np.log(np.clip(p, EPSILON, 1.0 - EPSILON))
-        return -np.sum(y * log_p) / (p.size // p.shape[-1])
+        return -np.sum(y * self._log_probabilities(p)) / (p.size // p.shape[-1])
+
+    def per_sample(self, y_true, y_pred):
+        """The loss of each sample (the sum over the classes), as Keras's
+        ``categorical_crossentropy`` function returns it."""
+        y, p = self._check(y_true, y_pred)
+        return -np.sum(y * self._log_probabilities(p), axis=-1)
 
     def _gradient(self, y, p):
         n = p.size // p.shape[-1]  # the number of samples: every axis but the classes
@@ -356,6 +375,53 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
 
 
 # ----------------------------------------------------------------------------------------
+# Keras's loss functions: one value per sample, and a name compile understands
+# ----------------------------------------------------------------------------------------
+def mean_squared_error(y_true, y_pred):
+    """Keras's ``losses.mean_squared_error``: the mean over the last axis, one value per
+    sample. ``compile(loss=losses.mean_squared_error)`` trains with :class:`MeanSquaredError`."""
+    return MeanSquaredError().per_sample(y_true, y_pred)
+
+
+def mean_absolute_error(y_true, y_pred):
+    """Keras's ``losses.mean_absolute_error``, per sample (see :class:`MeanAbsoluteError`)."""
+    return MeanAbsoluteError().per_sample(y_true, y_pred)
+
+
+def huber(y_true, y_pred, delta=1.0):
+    """Keras's ``losses.huber``, per sample (see :class:`Huber`)."""
+    return Huber(delta).per_sample(y_true, y_pred)
+
+
+def binary_crossentropy(y_true, y_pred, from_logits=False):
+    """Keras's ``losses.binary_crossentropy``: the mean over the last axis, per sample, of
+    the cross-entropy (probabilities clipped as Keras clips them; see
+    :class:`BinaryCrossentropy`)."""
+    return BinaryCrossentropy(from_logits).per_sample(y_true, y_pred)
+
+
+def categorical_crossentropy(y_true, y_pred, from_logits=False):
+    """Keras's ``losses.categorical_crossentropy``, per sample (see
+    :class:`CategoricalCrossentropy`)."""
+    return CategoricalCrossentropy(from_logits).per_sample(y_true, y_pred)
+
+
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
+    """Keras's ``losses.sparse_categorical_crossentropy``, per sample (see
+    :class:`SparseCategoricalCrossentropy`)."""
+    return SparseCategoricalCrossentropy(from_logits).per_sample(y_true, y_pred)
+
+
+mse, mae = mean_squared_error, mean_absolute_error   # Keras's short names, the same functions
+
+# the function -> the Loss that compile trains with (value and gradient)
+_FUNCTIONS = {mean_squared_error: MeanSquaredError, mean_absolute_error: MeanAbsoluteError,
+              huber: Huber, binary_crossentropy: BinaryCrossentropy,
+              categorical_crossentropy: CategoricalCrossentropy,
+              sparse_categorical_crossentropy: SparseCategoricalCrossentropy}
+
+
+# ----------------------------------------------------------------------------------------
 # Keras names
 # ----------------------------------------------------------------------------------------
 _REGISTRY = {
@@ -372,7 +438,8 @@ _REGISTRY.update({cls.__name__: cls for cls in set(_REGISTRY.values())})
 
 
 def get(identifier, **kwargs):
-    """The loss for a Keras name (``"mse"``, ``"binary_crossentropy"``, ...) or class name.
+    """The loss for a Keras name (``"mse"``, ``"binary_crossentropy"``, ...), class name or
+    function (``losses.binary_crossentropy``, as Keras's ``compile`` takes it).
 
     Keyword arguments go to the loss (``from_logits=True``, ``delta=2.0``). A ``Loss``
     object is returned as it is.
@@ -380,10 +447,17 @@ def get(identifier, **kwargs):
     >>> get("sparse_categorical_crossentropy", from_logits=True)
     SparseCategoricalCrossentropy(from_logits=True)
     """
-    found = lookup(identifier, kwargs, Loss, "loss", _REGISTRY)
-    if isinstance(found, Loss):
-        return found
-    cls = found
+    if callable(identifier) and not isinstance(identifier, (Loss, type)):
+        if identifier not in _FUNCTIONS:
+            raise TypeError(f"loss {identifier!r} is a function ddlopt cannot differentiate: "
+                            f"give a name, a ddlopt.losses function such as "
+                            f"losses.binary_crossentropy, or a Loss object")
+        cls = _FUNCTIONS[identifier]
+    else:
+        found = lookup(identifier, kwargs, Loss, "loss", _REGISTRY)
+        if isinstance(found, Loss):
+            return found
+        cls = found
     allowed = list(inspect.signature(cls.__init__).parameters)[1:]
     unexpected = sorted(set(kwargs) - set(allowed))
     if unexpected:

@@ -35,7 +35,8 @@ import numbers
 
 import numpy as np
 
-from . import _random, data, init as initializers, losses, optim, regularization
+from . import _random, data, init as initializers, losses, metrics as metric_functions
+from . import optim, regularization
 from ._checks import check_count
 from .params import Parameter
 
@@ -502,8 +503,19 @@ def begin_training(model, callbacks, epochs, verbose):
 
 
 _FOLDED = {"sigmoid": losses.BinaryCrossentropy, "softmax": losses.CategoricalCrossentropy}
-_METRICS = {"accuracy": "accuracy", "acc": "accuracy", "mse": "mse",
-            "mean_squared_error": "mse", "mae": "mae", "mean_absolute_error": "mae"}
+# the History keys of the metric names ddlopt has always recorded short
+_SHORT = {"acc": "accuracy", "mean_squared_error": "mse", "mean_absolute_error": "mae"}
+
+
+def _accuracy_for(loss):
+    """What Keras's ``metrics=["accuracy"]`` means for ``loss``."""
+    for cls, metric in [(losses.SparseCategoricalCrossentropy,
+                         metric_functions.sparse_categorical_accuracy),
+                        (losses.CategoricalCrossentropy, metric_functions.categorical_accuracy),
+                        (losses.BinaryCrossentropy, metric_functions.binary_accuracy)]:
+        if isinstance(loss, cls):
+            return metric
+    raise ValueError(f"'accuracy' needs a classification loss, got {loss.name}")
 
 
 class Sequential:
@@ -591,28 +603,40 @@ class Sequential:
 
     # -- Keras's workflow -------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None):
-        """Choose the optimizer (a Keras name or an Optimizer over ``self.parameters()``), the
-        loss (a Keras name or a Loss) and the metrics (``"accuracy"``, ``"mse"``, ``"mae"``)."""
+        """Choose the optimizer, the loss and the metrics, as Keras's ``compile`` does.
+
+        ``optimizer``: a Keras name (``"rmsprop"``: Keras's RMSprop, see
+        ``ddlopt.optim.get``), a Keras optimizer made without parameters
+        (``ddlopt.optimizers.RMSprop(lr=0.001)``), bound here to ``self.parameters()``, or
+        any Optimizer already over them (``SGD(model.parameters(), lr=0.1)``).
+        ``loss``: a Keras name, a ``ddlopt.losses`` function (``losses.binary_crossentropy``)
+        or a Loss. ``metrics``: names (``"accuracy"``, which fits the loss, ``"mse"``,
+        ``"binary_accuracy"``, ...) or functions (``metrics.binary_accuracy``), recorded in
+        the History under the name or the function's ``__name__``."""
         if loss is None:
             raise ValueError("compile needs a loss, e.g. loss='sparse_categorical_crossentropy'")
         self.loss = losses.get(loss)
+        if isinstance(optimizer, optim.KerasOptimizer) and not optimizer.built:
+            optimizer.build(self.parameters())   # made before the model: bind it now
         if isinstance(optimizer, optim.Optimizer):
             ours = {id(p) for p in self.parameters()}
             theirs = {id(p) for g in optimizer.param_groups for p in g["params"]}
             if ours != theirs:
                 raise ValueError("the optimizer must be built over this model's parameters: "
-                                 "SGD(model.parameters(), ...)")
+                                 "SGD(model.parameters(), ...), or a Keras optimizer made "
+                                 "without them (ddlopt.optimizers.SGD(...)), new for each model")
             self.optimizer = optimizer
         else:
             self.optimizer = optim.get(optimizer, self.parameters())
-        self.metrics = []
+        self.metrics = []   # (History key, function(y_true, y_pred) -> array of values)
         for m in metrics or []:
-            if m not in _METRICS:
-                raise ValueError(f"unknown metric {m!r}; known: {', '.join(_METRICS)}")
-            if _METRICS[m] == "accuracy" and not isinstance(
-                    self.loss, (losses.BinaryCrossentropy, losses.CategoricalCrossentropy)):
-                raise ValueError(f"'accuracy' needs a classification loss, got {self.loss.name}")
-            self.metrics.append(_METRICS[m])
+            if m in ("accuracy", "acc"):
+                self.metrics.append(("accuracy", _accuracy_for(self.loss)))
+            else:
+                function = metric_functions.get(m)
+                key = _SHORT.get(m, m) if isinstance(m, str) else getattr(
+                    function, "__name__", repr(m))
+                self.metrics.append((key, function))
         # fold a sigmoid/softmax output into the cross-entropy: train on logits, exactly
         last = getattr(self.layers[-1], "activation", None)
         from_logits = getattr(self.loss, "from_logits", False)
@@ -652,19 +676,15 @@ class Sequential:
                     layer.constrain()
         return value, out
 
-    def _metric(self, name, y, out, logits):
-        """A metric on outputs (probabilities, or logits when ``logits``)."""
-        if name == "mse":
-            return float(np.mean((out - y) ** 2))
-        if name == "mae":
-            return float(np.mean(np.abs(out - y)))
-        if isinstance(self.loss, losses.BinaryCrossentropy):
-            threshold = 0.0 if (logits or self.loss.from_logits) else 0.5
-            return float(np.mean((out > threshold) == (y > 0.5)))
-        predicted = np.argmax(out, axis=-1)
-        if isinstance(self.loss, losses.SparseCategoricalCrossentropy):
-            return float(np.mean(predicted == y.reshape(predicted.shape)))
-        return float(np.mean(predicted == np.argmax(y, axis=-1)))
+    def _metric_values(self, y, out):
+        """Each metric's mean over the samples. Metrics see probabilities: logits (a folded
+        output, or a ``from_logits`` loss) pass through the sigmoid or softmax first."""
+        if not self.metrics:
+            return {}
+        if self._fold or getattr(self.loss, "from_logits", False):
+            binary = isinstance(self.loss, losses.BinaryCrossentropy)
+            out = losses.sigmoid(out) if binary else losses.softmax(out)
+        return {key: float(np.mean(function(y, out))) for key, function in self.metrics}
 
     def fit(self, X, y, epochs=1, batch_size=32, validation_data=None, shuffle=True,
             callbacks=None, verbose=1, rng=None):
@@ -692,13 +712,12 @@ class Sequential:
         for epoch in epoch_range:
             for cb in callbacks:
                 cb.on_epoch_begin(epoch)
-            sums, seen = dict.fromkeys(["loss"] + self.metrics, 0.0), 0
+            sums, seen = dict.fromkeys(["loss"] + [key for key, _ in self.metrics], 0.0), 0
             for X_batch, y_batch in data.batches(X, y, batch_size, shuffle, rng):
                 value, out = self.train_on_batch(X_batch, y_batch)
                 sums["loss"] += value * len(X_batch)
-                targets = self._targets(y_batch, out)
-                for m in self.metrics:
-                    sums[m] += self._metric(m, targets, out, logits=self._fold) * len(X_batch)
+                for key, metric in self._metric_values(self._targets(y_batch, out), out).items():
+                    sums[key] += metric * len(X_batch)
                 seen += len(X_batch)
             logs = {k: v / seen for k, v in sums.items()}
             if validation_data is not None:
@@ -726,8 +745,7 @@ class Sequential:
                                      "training diverged; lower the learning rate")
         y = self._targets(y, out)
         results = {"loss": self._train_loss(y, out) + self.regularization_loss()}
-        for m in self.metrics:
-            results[m] = self._metric(m, y, out, logits=self._fold)
+        results.update(self._metric_values(y, out))
         if return_dict:
             return results
         return list(results.values()) if self.metrics else results["loss"]

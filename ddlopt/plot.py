@@ -17,7 +17,7 @@ import matplotlib as mpl
 import numpy as np
 
 __all__ = ["style", "COLORS", "path", "band", "legend_outside", "bars", "audit",
-           "check_figure", "MAX_LINES"]
+           "check_figure", "MAX_LINES", "interactive"]
 
 # Six hues told apart at a glance, by normal vision and under deuteranopia, protanopia
 # and tritanopia (simulated after Machado et al. 2009, full severity): Okabe and Ito's
@@ -71,6 +71,7 @@ def style(audit=None):
     if audit is None:
         audit = os.environ.get(AUDIT_VARIABLE) == "1"
     _install_audit(audit)
+    _print_resolution()
 
 
 # ----------------------------------------------------------------------------------------
@@ -400,6 +401,19 @@ def _segments_meet(points, box):
     return bool(np.any(inside & (enter <= leave)))
 
 
+def _print_resolution():
+    """In a notebook, embed every figure with twice the pixels of its display size (IPython's
+    "retina" PNG, shown at the same size): sharp on dense screens, and printed by the PDF
+    edition at its own size at 180 pixels per inch instead of 90."""
+    try:
+        from IPython import get_ipython
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    except ImportError:
+        return
+    if get_ipython() is not None:
+        set_matplotlib_formats("retina")
+
+
 # ----------------------------------------------------------------------------------------
 # The learning-rate finder (chapter 6)
 # ----------------------------------------------------------------------------------------
@@ -426,3 +440,41 @@ def lr_finder(result, ax=None):
            ylim=(0.9 * min(result.raw_losses.min(), result.losses.min()), top))
     ax.legend()
     return ax
+
+
+# ----------------------------------------------------------------------------------------
+# Interactive figures, with a static panel for the PDF edition
+# ----------------------------------------------------------------------------------------
+def interactive_bundle(html, static, text="interactive figure"):
+    """The display data of `interactive`: (data, metadata) with text/html, image/png at twice
+    the static figure's dpi (its display size in the metadata) and text/plain. Closes
+    `static`."""
+    import base64
+    import io
+    import struct
+
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    static.savefig(buffer, format="png", dpi=2 * static.dpi, bbox_inches="tight")
+    plt.close(static)
+    png = buffer.getvalue()
+    width, height = struct.unpack(">II", png[16:24])  # the PNG header's IHDR chunk
+    data = {"text/html": html, "image/png": base64.b64encode(png).decode("ascii"),
+            "text/plain": text}
+    return data, {"image/png": {"width": width // 2, "height": height // 2}}
+
+
+def interactive(html, static, text="interactive figure"):
+    """Show an interactive figure and a static panel of it as one output.
+
+    `html` is the interactive figure (a Plotly or Bokeh div with its data); `static` a
+    matplotlib figure of the same thing (at a few slider settings, say); `text` a short plain
+    summary, what nbval compares. The HTML book and notebook front ends show `html`; the PDF
+    edition, which runs no JavaScript, prints `static` (myst-nb renders image/png, never
+    text/html, in LaTeX).
+    """
+    from IPython.display import display
+
+    data, metadata = interactive_bundle(html, static, text)
+    display(data, raw=True, metadata=metadata)

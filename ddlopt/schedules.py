@@ -30,7 +30,7 @@ from collections import Counter
 from .optim.optimizer import check_hyperparameter
 
 __all__ = ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "LambdaLR", "LinearLR",
-           "CosineAnnealingLR", "OneCycleLR", "SequentialLR", "ReduceLROnPlateau",
+           "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "OneCycleLR", "SequentialLR", "ReduceLROnPlateau",
            "InverseTimeDecay"]
 
 
@@ -256,6 +256,40 @@ class CosineAnnealingLR(LRScheduler):
 
     def closed_form(self):
         cosine = 1 + math.cos(math.pi * self.last_epoch / self.T_max)
+        return [self.eta_min + (base - self.eta_min) * cosine / 2 for base in self.base_lrs]
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    r"""Cosine annealing with warm restarts (Loshchilov and Hutter's SGDR):
+    :math:`\eta_t = \eta_{\min} + \tfrac12(\eta_0 - \eta_{\min})\big(1 + \cos(\pi\,
+    t_{\text{cur}} / T_i)\big)`, where :math:`t_{\text{cur}}` counts the steps since the last
+    restart and the :math:`i`-th cycle lasts :math:`T_i = T_0\,m^i` steps (``T_0``,
+    ``T_mult``). At each restart the rate jumps back to :math:`\eta_0`. Integer steps only
+    (torch's ``step(epoch)`` with a fractional epoch is left out)."""
+
+    def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1):
+        _check_int(T_0, "T_0")
+        _check_int(T_mult, "T_mult")
+        check_hyperparameter(eta_min, "eta_min")
+        self.T_0, self.T_i, self.T_mult, self.eta_min = T_0, T_0, T_mult, eta_min
+        self.T_cur = last_epoch
+        super().__init__(optimizer, last_epoch)
+
+    def _update_lr(self, epoch=None):
+        if epoch is None and self.last_epoch < 0:
+            epoch = 0
+        if epoch is None:  # one step on: torch's bookkeeping of the cycle
+            self.T_cur += 1
+            if self.T_cur >= self.T_i:
+                self.T_cur, self.T_i = self.T_cur % self.T_i, self.T_i * self.T_mult
+        else:  # restarted at `epoch` (SequentialLR starts a phase at 0): walk the cycles
+            self.T_i, self.T_cur = self.T_0, epoch
+            while self.T_cur >= self.T_i:
+                self.T_cur, self.T_i = self.T_cur - self.T_i, self.T_i * self.T_mult
+        super()._update_lr(self.last_epoch + 1 if epoch is None else epoch)
+
+    def get_lr(self):
+        cosine = 1 + math.cos(math.pi * self.T_cur / self.T_i)
         return [self.eta_min + (base - self.eta_min) * cosine / 2 for base in self.base_lrs]
 
 

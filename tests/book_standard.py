@@ -33,8 +33,6 @@ PENDING = {
     "06_schedules",
     "07_initialization",
     "09_in_practice",
-    "10_fast_optimizers",
-    "11_after_adam",
 }
 PENDING_REASON = "{} is in PENDING (tests/book_standard.py): not yet rewritten to the standard"
 

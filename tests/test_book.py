@@ -14,8 +14,10 @@ from conftest import ROOT, book_notebooks
 
 
 def image_outputs(notebook):
+    """Outputs the HTML shows as an image: a PNG, unless the output also carries HTML (an
+    interactive figure whose PNG is its static panel for the PDF, ddlopt.plot.interactive)."""
     nb = json.loads(notebook.read_text())
-    return sum("image/png" in out.get("data", {})
+    return sum("image/png" in out.get("data", {}) and "text/html" not in out.get("data", {})
                for cell in nb["cells"] if cell["cell_type"] == "code" for out in cell["outputs"])
 
 

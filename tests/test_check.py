@@ -27,10 +27,14 @@ CALLS = {
     "step_bytes": lambda f: check.step_bytes(f, "adamw", amsgrad=True),
     "shift_images": lambda f: check.shift_images(f),
     "max_norm": lambda f: check.max_norm(f),
+    "zero_memory": lambda f: check.zero_memory(f),
+    "block_table": lambda f: check.block_table(f),
+    "chunked_sgd": lambda f: check.chunked_sgd(f),
+    "newton_schulz": lambda f: check.newton_schulz(f),
 }
 # the checkers whose student function must return a value (optimizer_step's may update in place)
 NEEDS_A_VALUE = ["loss", "schedule", "initializer", "dropout", "clip_grad_norm", "step_bytes",
-                 "shift_images", "max_norm"]
+                 "shift_images", "max_norm", "zero_memory", "block_table", "newton_schulz"]
 
 NOT_WRITTEN = "✗ not written yet: fill in the body of my_function and run this cell again\n"
 

@@ -40,3 +40,45 @@ def test_each_mistake_is_named(mistake, says, capsys):
     assert not check.optimizer_step(student, "lion", **hyper)
     out = " ".join(capsys.readouterr().out.split())
     assert "✗" in out and says in out
+
+
+# ---- check.newton_schulz ------------------------------------------------------------------
+def newton_schulz(matrix, steps=5, *, mistake=None):
+    a, b, c = (2.0315, -4.7750, 3.4445) if mistake == "order" else (3.4445, -4.7750, 2.0315)
+    x = np.asarray(matrix, dtype=float)
+    if mistake == "spectral":
+        x = x / np.linalg.norm(x, 2)
+    elif mistake != "unnormalized":
+        x = x / np.linalg.norm(x)
+    for _ in range(steps + (1 if mistake == "one more" else 0)):
+        gram = x.T @ x if mistake == "gram right" else x @ x.T
+        x = a * x + (b * gram + c * gram @ gram) @ x
+    return x.T if mistake == "transposed" else x
+
+
+def test_a_correct_newton_schulz_passes(capsys):
+    assert check.newton_schulz(newton_schulz)
+    assert "✓ 5 iterations match ddlopt.optim.newton_schulz" in capsys.readouterr().out
+    assert check.newton_schulz(newton_schulz, steps=3)
+
+
+@pytest.mark.parametrize("mistake, says", [
+    ("unnormalized", "the matrix is not normalized first"),
+    ("spectral", "normalized by its largest singular value"),
+    ("order", "the coefficients are in the wrong order"),
+    ("gram right", "the Gram matrix is X^T X"),
+    ("one more", "it runs 6 iterations where it was asked for 5"),
+    ("transposed", "the iteration keeps the shape"),
+])
+def test_each_newton_schulz_mistake_is_named(mistake, says, capsys):
+    student = lambda m, steps: newton_schulz(m, steps, mistake=mistake)  # noqa: E731
+    assert not check.newton_schulz(student)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "✗" in out and says in out
+
+
+def test_a_newton_schulz_skeleton_is_not_written_yet(capsys):
+    def my_newton_schulz(matrix, steps=5):
+        raise NotImplementedError("your code here")
+    assert not check.newton_schulz(my_newton_schulz)
+    assert "not written yet: fill in the body of my_newton_schulz" in capsys.readouterr().out

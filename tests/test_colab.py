@@ -19,6 +19,9 @@ from conftest import ROOT, book_notebooks
 # What Colab has preinstalled that the chapters use. torch is pinned because a bare "torch"
 # pulls a several-GB CUDA build here; Colab's own is whatever Colab ships.
 COLAB_PACKAGES = ["numpy", "matplotlib", "scikit-learn", "tqdm", "ipykernel", "torch==2.13.0"]
+# Colab ships plotly 5 (5.24.1 in 2025), older than the book's pin: the interactive figures
+# must work with it, and ddlopt's loose "plotly>=5.0" must leave it in place.
+COLAB_PACKAGES.append("plotly==5.24.1")
 # Chapter 10 runs Triton kernels. Colab's torch is a CUDA build, which installs the triton it
 # was built with; this CPU stand-in for it does not, so it is added here by hand.
 COLAB_PACKAGES.append("triton==3.7.1")
@@ -60,6 +63,7 @@ def test_the_environment_holds_only_colabs_packages_and_ddlopt(colab_kernel):
     for absent in ["lion-pytorch", "schedulefree"]:   # chapter 11's test-only references
         assert absent not in names, f"{absent} is a test dependency; ddlopt must not pull it in"
     assert "ddlopt" in names
+    assert "plotly==5.24.1" in frozen.lower(), "ddlopt's install replaced Colab's plotly"
 
 
 def test_the_first_cell_installs_from_the_repository_only_in_colab():
@@ -77,6 +81,7 @@ def test_every_chapter_runs_top_to_bottom_in_the_colab_environment(colab_kernel,
             cell.outputs = []
     old = os.environ.get("JUPYTER_PATH")
     os.environ["JUPYTER_PATH"] = str(jupyter_path) + (os.pathsep + old if old else "")
+    book_mode = os.environ.pop("DDLOPT_BOOK", None)  # a reader's kernel is not the book's run
     try:
         NotebookClient(nb, kernel_name="colab", timeout=600,
                        resources={"metadata": {"path": str(path.parent)}}).execute()
@@ -85,6 +90,8 @@ def test_every_chapter_runs_top_to_bottom_in_the_colab_environment(colab_kernel,
             del os.environ["JUPYTER_PATH"]
         else:
             os.environ["JUPYTER_PATH"] = old
+        if book_mode is not None:
+            os.environ["DDLOPT_BOOK"] = book_mode
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
               if o.output_type == "error"]
     assert not errors

@@ -4,11 +4,19 @@ import subprocess
 import sys
 
 
-def test_import_ddlopt_loads_neither_torch_nor_matplotlib():
-    code = ("import sys, ddlopt; "
-            "print(sorted(m for m in ('torch', 'matplotlib', 'sklearn', 'tqdm') if m in sys.modules))")
+def loaded_by(module, candidates):
+    """Which of ``candidates`` a fresh interpreter has loaded after ``import module``."""
+    code = f"import sys, {module}; print(sorted(m for m in {candidates!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    return out.stdout.strip()
+
+
+def test_import_ddlopt_loads_neither_torch_nor_matplotlib():
+    assert loaded_by("ddlopt", ("torch", "matplotlib", "sklearn", "tqdm", "plotly")) == "[]"
+
+
+def test_the_interactive_figures_load_plotly_and_matplotlib_only_when_drawn():
+    assert loaded_by("ddlopt.interactive", ("torch", "matplotlib", "plotly")) == "[]"
 
 
 def test_set_seed_seeds_numpy_and_returns_a_generator():
@@ -39,8 +47,8 @@ def test_set_seed_seeds_torch_when_it_is_loaded():
 
 
 PUBLIC = ["Parameter", "__version__", "callbacks", "check", "clip_grad_norm", "compare", "data",
-          "floor", "init", "losses", "lr_finder", "nn", "optim", "regularization", "schedules",
-          "set_seed", "study", "surfaces", "utils"]
+          "floor", "init", "losses", "lr_finder", "metrics", "nn", "optim", "optimizers",
+          "regularization", "schedules", "set_seed", "study", "surfaces", "utils"]
 
 
 def test_dir_lists_only_what_a_student_uses():

@@ -195,3 +195,25 @@ def test_verbose_fit_shows_a_progress_bar_on_stderr(capsys):
     model.fit(rng.normal(size=(8, 2)), rng.normal(size=8), epochs=3, verbose=1)
     captured = capsys.readouterr()
     assert "3/3" in captured.err and "loss=" in captured.err and captured.out == ""
+
+
+def test_metrics_by_name_and_function_see_probabilities():
+    """Keras's metrics by name ("binary_accuracy", "mse") or function (metrics.mae), keyed in
+    the History by that name; they see probabilities even where the model trains on logits
+    (the folded sigmoid), so "mse" here is the Brier score, not an error of logits."""
+    from ddlopt import metrics
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    y = (X[:, 0] > 0).astype(float)
+    model = Sequential([Dense(3, 1, "sigmoid", rng=rng)])
+    model.compile(optimizer="adam", loss="binary_crossentropy",
+                  metrics=["binary_accuracy", "mse", metrics.mae, "accuracy"])
+    history = model.fit(X, y, epochs=2, batch_size=40, verbose=0).history
+    assert set(history) == {"loss", "binary_accuracy", "mse", "mean_absolute_error",
+                            "accuracy", "lr"}
+    results = model.evaluate(X, y, return_dict=True)
+    p = model.predict(X)[:, 0]
+    assert results["mse"] == pytest.approx(np.mean((p - y) ** 2), rel=1e-12)
+    assert results["mean_absolute_error"] == pytest.approx(np.mean(np.abs(p - y)), rel=1e-12)
+    assert results["binary_accuracy"] == results["accuracy"] == np.mean((p > 0.5) == y)

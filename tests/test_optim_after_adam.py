@@ -222,6 +222,33 @@ def test_split_for_muon_gives_hidden_matrices_to_muon_and_the_rest_to_adamw():
     ddlopt.torch.Muon(hidden)   # all matrices
 
 
+def test_split_for_muon_gives_the_input_layer_of_a_model_without_embeddings_to_adamw():
+    # an MLP: the first Linear reads the raw input, the last gives the class scores
+    mlp = torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.ReLU(), torch.nn.Linear(8, 8),
+                              torch.nn.ReLU(), torch.nn.Linear(8, 8), torch.nn.Linear(8, 3))
+    hidden, others = ddlopt.torch.split_for_muon(mlp)
+    assert [id(p) for p in hidden] == [id(mlp[2].weight), id(mlp[4].weight)]
+    assert {id(mlp[0].weight), id(mlp[5].weight)} <= {id(p) for p in others}
+    # None: the first Linear goes to Muon (the behaviour before input_layer existed)
+    hidden, _ = ddlopt.torch.split_for_muon(mlp, input_layer=None)
+    assert [id(p) for p in hidden] == [id(mlp[0].weight), id(mlp[2].weight), id(mlp[4].weight)]
+    hidden, _ = ddlopt.torch.split_for_muon(mlp, input_layer=mlp[2], output_layer=None)
+    assert [id(p) for p in hidden] == [id(mlp[0].weight), id(mlp[4].weight), id(mlp[5].weight)]
+    # a frozen layer is nobody's
+    mlp[2].weight.requires_grad_(False)
+    hidden, others = ddlopt.torch.split_for_muon(mlp)
+    assert [id(p) for p in hidden] == [id(mlp[4].weight)]
+    assert id(mlp[2].weight) not in {id(p) for p in others}
+
+
+def test_split_for_muon_rejects_a_layer_that_is_not_the_models():
+    mlp = torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.Linear(8, 3))
+    with pytest.raises(ValueError, match="input_layer must be a module of the model"):
+        ddlopt.torch.split_for_muon(mlp, input_layer=torch.nn.Linear(5, 8))
+    with pytest.raises(TypeError, match="output_layer must be 'auto', a module of the model"):
+        ddlopt.torch.split_for_muon(mlp, output_layer="last")
+
+
 # ---- state dicts ----------------------------------------------------------------------------
 RESUME = [
     (optim.Adadelta, {}, None), (optim.Adamax, {}, None),
@@ -391,10 +418,11 @@ def test_bad_types_raise_type_errors():
 
 # ---- Keras names ------------------------------------------------------------------------------
 @pytest.mark.parametrize("name, cls, expected", [
-    ("adadelta", optim.Adadelta, {"lr": 0.001, "rho": 0.95, "eps": 1e-7}),
-    ("adamax", optim.Adamax, {"lr": 0.001, "betas": (0.9, 0.999), "eps": 1e-7}),
-    ("adafactor", optim.Adafactor, {"lr": 0.001, "beta2_decay": -0.8, "eps": (None, 1e-3), "d": 1.0}),
-    ("lion", optim.Lion, {"lr": 0.001, "betas": (0.9, 0.99)}),
+    ("adadelta", optim.KerasAdadelta, {"lr": 0.001, "rho": 0.95, "epsilon": 1e-7}),
+    ("adamax", optim.KerasAdamax, {"lr": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}),
+    ("adafactor", optim.KerasAdafactor, {"lr": 0.001, "beta_2_decay": -0.8, "epsilon_1": 1e-30,
+                                         "epsilon_2": 1e-3, "clip_threshold": 1.0}),
+    ("lion", optim.KerasLion, {"lr": 0.001, "beta_1": 0.9, "beta_2": 0.99}),
 ])
 def test_get_gives_keras_defaults(name, cls, expected):
     opt = optim.get(name, [ddlopt.Parameter([0.0])])

@@ -140,7 +140,7 @@ def test_sgd_update_is_the_equation():
 def test_keras_names_resolve_with_keras_defaults():
     p = ddlopt.Parameter(np.zeros(2))
     opt = get("sgd", [p])
-    assert isinstance(opt, SGD) and opt.param_groups[0]["lr"] == 0.01  # Keras's default
+    assert isinstance(opt, ddlopt.optim.KerasSGD) and opt.param_groups[0]["lr"] == 0.01  # Keras's
     opt = get("SGD", [p], learning_rate=0.3, momentum=0.9, nesterov=True)
     assert opt.param_groups[0]["lr"] == 0.3 and opt.param_groups[0]["nesterov"]
     assert get(opt) is opt
@@ -184,8 +184,8 @@ def test_a_parameter_in_two_groups_is_refused():
 
 
 @pytest.mark.parametrize("args, kwargs, error, message", [
-    (("adamw", [ddlopt.Parameter([0.0])]), {}, ValueError, "unknown optimizer 'adamw'; known names: adadelta, adafactor, adam, adamax, lion, rmsprop, sgd"),
-    (("sgd",), {}, ValueError, r"needs the parameters to optimize"),
+    (("adamx", [ddlopt.Parameter([0.0])]), {}, ValueError, "unknown optimizer 'adamx'; known names: adadelta, adafactor, adagrad, adam, adamax, adamw, ftrl, lion, muon, nadam, rmsprop, schedulefreeadamw, sgd"),
+    (("Lamb",), {}, ValueError, r"unknown optimizer 'Lamb': keras.optimizers.get\('lamb'\) fails in Keras too"),
     ((3,), {}, TypeError, "identifier must be the name of an optimizer"),
 ])
 def test_get_bad_input(args, kwargs, error, message):

@@ -21,4 +21,7 @@ def drop_duplicate_scripts(app, pagename, templatename, context, doctree):
 
 def setup(app):
     app.connect("html-page-context", drop_duplicate_scripts, priority=900)
+    # the book's other local extensions live beside this one (book/_ext is on sys.path)
+    app.setup_extension("plotly_pages")     # plotly.js on the pages with interactive figures
+    app.setup_extension("edition_cells")    # cells tagged html-only / pdf-only
     return {"parallel_read_safe": True, "parallel_write_safe": True}

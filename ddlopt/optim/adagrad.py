@@ -13,9 +13,11 @@ torch.optim.Adagrad's algorithm (Duchi, Hazan and Singer, 2011), with learning r
 
 import numpy as np
 
+from .keras import KerasOptimizer
 from .optimizer import Optimizer, check_flags, check_hyperparameter
 
-__all__ = ["Adagrad", "adagrad_update", "check_adagrad_hyperparameters"]
+__all__ = ["Adagrad", "adagrad_update", "check_adagrad_hyperparameters",
+           "KerasAdagrad", "keras_adagrad_update"]
 
 
 def check_adagrad_hyperparameters(group):
@@ -70,3 +72,34 @@ class Adagrad(Optimizer):
         # group's own initial_accumulator_value has no effect there; the same here
         hyperparameters["initial_accumulator_value"] = self.defaults["initial_accumulator_value"]
         self.update(p.data, grad, state, **hyperparameters)
+
+
+def keras_adagrad_update(param, grad, state, *, learning_rate, initial_accumulator_value=0.1,
+                         epsilon=1e-7):
+    """One step of Keras's Adagrad (keras.optimizers.Adagrad): the accumulator starts at
+    ``initial_accumulator_value`` (0.1; torch's at 0) and epsilon sits *inside* the root,
+    ``g / sqrt(s + epsilon)`` (torch's outside, ``g / (sqrt(s) + eps)``)."""
+    if "accumulator" not in state:
+        state["accumulator"] = np.full_like(param, initial_accumulator_value)
+    accumulator = state["accumulator"]
+    accumulator += grad * grad
+    param -= learning_rate * grad / np.sqrt(accumulator + epsilon)
+
+
+class KerasAdagrad(KerasOptimizer):
+    """Adagrad with Keras's names, defaults and formula: ``KerasAdagrad(params=None,
+    learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, **keras_options)``,
+    the update :func:`keras_adagrad_update`. What ``ddlopt.optim.get("adagrad")`` returns."""
+
+    keras_name = "Adagrad"
+    update = staticmethod(keras_adagrad_update)
+
+    def __init__(self, params=None, learning_rate=0.001, initial_accumulator_value=0.1,
+                 epsilon=1e-7, **keras_options):
+        super().__init__(params, dict(lr=learning_rate,
+                                      initial_accumulator_value=initial_accumulator_value,
+                                      epsilon=epsilon), **keras_options)
+
+    def check_keras(self, group):
+        check_hyperparameter(group["initial_accumulator_value"], "initial_accumulator_value")
+        check_hyperparameter(group["epsilon"], "epsilon")

@@ -16,11 +16,13 @@ moving averages corrected for starting at zero. torch.optim.Adam's algorithm:
 
 import numpy as np
 
+from .keras import KerasOptimizer
 from .optimizer import Optimizer, check_flags, check_hyperparameter
 
 __all__ = ["Adam", "AdamW", "adam_update", "adam_update_in_chunks", "adam_scratch",
            "decay_weights", "NAdam", "nadam_update", "KerasAdam",
-           "keras_adam_update", "check_adam_hyperparameters"]
+           "keras_adam_update", "check_adam_hyperparameters", "KerasAdamW", "KerasNadam",
+           "keras_nadam_update", "KerasAdamFamily"]
 
 
 def check_betas(betas, inclusive_high):
@@ -90,8 +92,9 @@ SMALL = 4096     # arrays below this size take adam_update: their temporaries ar
 CHUNK = 1 << 16  # elements per chunk: a chunk of each array (256 KiB in float32) stays in cache
 
 
-def adam_update_in_chunks(param, grad, state, scratch, *, lr, betas=(0.9, 0.999), eps=1e-8,
-                          weight_decay=0.0, amsgrad=False, maximize=False,
+def adam_update_in_chunks(param, grad, state, scratch, *, lr,
+                          betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                          amsgrad=False, maximize=False,
                           decoupled_weight_decay=False):
     """:func:`adam_update`, bit for bit, without allocating: the fast path the class takes.
 
@@ -100,10 +103,11 @@ def adam_update_in_chunks(param, grad, state, scratch, *, lr, betas=(0.9, 0.999)
     operations on a chunk while it is in cache, with every temporary written into
     ``scratch`` (three rows from :func:`adam_scratch`, allocated once): param, grad and the
     moments travel from memory about once per step, and nothing is allocated. The
-    operations are adam_update's, in its order, hence the same bits.
+    operations are adam_update's, in its order, hence the same bits. (Lines kept within
+    80 columns: chapter 10 prints this code.)
     """
     beta1, beta2 = betas
-    if "exp_avg" not in state:  # the first step: the state, as adam_update makes it
+    if "exp_avg" not in state:  # the first step: the state, as in adam_update
         state["step"] = 0
         state["exp_avg"] = np.zeros_like(param)
         state["exp_avg_sq"] = np.zeros_like(param)
@@ -111,11 +115,12 @@ def adam_update_in_chunks(param, grad, state, scratch, *, lr, betas=(0.9, 0.999)
             state["max_exp_avg_sq"] = np.zeros_like(param)
     state["step"] += 1
     t = state["step"]
-    step_size, bias_correction2_sqrt = lr / (1 - beta1**t), (1 - beta2**t) ** 0.5
+    step_size = lr / (1 - beta1**t)
+    bias_correction2_sqrt = (1 - beta2**t) ** 0.5
     arrays = [param, grad, state["exp_avg"], state["exp_avg_sq"]]
     if amsgrad:
         arrays.append(state["max_exp_avg_sq"])
-    flat = [a.reshape(-1) for a in arrays]  # views: the arrays are C-contiguous (checked)
+    flat = [a.reshape(-1) for a in arrays]  # views: C-contiguous (checked)
     for start in range(0, param.size, CHUNK):
         p, g, m, v, *mx = (a[start:start + CHUNK] for a in flat)
         decayed, tmp, denom = (row[:p.size] for row in scratch)
@@ -125,9 +130,11 @@ def adam_update_in_chunks(param, grad, state, scratch, *, lr, betas=(0.9, 0.999)
             p *= 1 - lr * weight_decay
         elif weight_decay != 0:
             g = np.add(g, np.multiply(weight_decay, p, out=tmp), out=decayed)
-        m += np.multiply(1 - beta1, np.subtract(g, m, out=tmp), out=tmp)  # (1-b1)(g - m)
+        # m += (1 - b1)(g - m)
+        m += np.multiply(1 - beta1, np.subtract(g, m, out=tmp), out=tmp)
         v *= beta2
-        v += np.multiply(np.multiply(1 - beta2, g, out=tmp), g, out=tmp)  # (1-b2) g g
+        # v = b2 v + (1 - b2) g g
+        v += np.multiply(np.multiply(1 - beta2, g, out=tmp), g, out=tmp)
         second = np.maximum(mx[0], v, out=mx[0]) if amsgrad else v
         np.divide(np.sqrt(second, out=denom), bias_correction2_sqrt, out=denom)
         denom += eps
@@ -255,30 +262,76 @@ def keras_adam_update(param, grad, state, *, learning_rate, beta_1=0.9, beta_2=0
     param -= m * alpha / (np.sqrt(v) + epsilon)
 
 
-class KerasAdam(Optimizer):
-    """Adam with Keras's names, defaults and formula: ``KerasAdam(params,
-    learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False)``.
+class KerasAdamFamily(KerasOptimizer):
+    """What Keras's Adam, Nadam and Adamax share: ``(params=None, learning_rate=0.001,
+    beta_1=0.9, beta_2=0.999, epsilon=1e-7, **keras_options)`` and their checks; a subclass
+    names its ``keras_name`` and ``update``."""
+
+    def __init__(self, params=None, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-7, **keras_options):
+        super().__init__(params, dict(lr=learning_rate, beta_1=beta_1, beta_2=beta_2,
+                                      epsilon=epsilon), **keras_options)
+
+    def check_keras(self, group):
+        for name in ("beta_1", "beta_2"):
+            check_hyperparameter(group[name], name, high=1.0, inclusive_high=False)
+        check_hyperparameter(group["epsilon"], "epsilon")
+        check_flags(group, "amsgrad")
+
+
+class KerasAdam(KerasAdamFamily):
+    """Adam with Keras's names, defaults and formula: ``KerasAdam(params=None,
+    learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
+    **keras_options)``, the update :func:`keras_adam_update`; the Keras options (``lr``,
+    legacy ``decay``, decoupled ``weight_decay``, clipping, ``epsilon=None`` for 1e-7) are
+    :class:`~ddlopt.optim.keras.KerasOptimizer`'s.
 
     What ``ddlopt.optim.get("adam")`` returns. It equals :class:`Adam` with
     ``eps = epsilon / sqrt(1 - beta_2^t)``: 32 times ``epsilon`` at the first step (with
     beta_2 = 0.999), falling towards ``epsilon`` as the bias correction fades.
     """
 
-    def __init__(self, params, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                 amsgrad=False, *, check_finite=False):
-        super().__init__(params, dict(lr=learning_rate, beta_1=beta_1, beta_2=beta_2,
-                                      epsilon=epsilon, amsgrad=amsgrad),
-                         check_finite=check_finite)
+    keras_name = "Adam"
+    update = staticmethod(keras_adam_update)
 
-    def _check_group(self, group):
-        check_hyperparameter(group["lr"], "learning_rate", message="Invalid learning rate")
-        for name in ("beta_1", "beta_2"):
-            check_hyperparameter(group[name], name, high=1.0, inclusive_high=False)
-        check_hyperparameter(group["epsilon"], "epsilon")
-        check_flags(group, "amsgrad")
+    def __init__(self, params=None, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-7, amsgrad=False, **keras_options):
+        KerasOptimizer.__init__(self, params, dict(lr=learning_rate, beta_1=beta_1,
+                                                   beta_2=beta_2, epsilon=epsilon,
+                                                   amsgrad=amsgrad), **keras_options)
 
-    def _update(self, p, grad, state, group):
-        keras_adam_update(p.data, grad, state, learning_rate=group["lr"],
-                          beta_1=group["beta_1"], beta_2=group["beta_2"],
-                          epsilon=group["epsilon"], amsgrad=group["amsgrad"])
 
+class KerasAdamW(KerasAdam):
+    """Keras's AdamW: :class:`KerasAdam` with decoupled ``weight_decay=0.004`` (Keras's
+    default; every Keras optimizer decays this way when given a weight_decay). Note that
+    torch's AdamW uses the torch Adam formula and ``weight_decay=0.01``.
+    ``KerasAdamW(params=None, learning_rate=0.001, weight_decay=0.004, beta_1=0.9,
+    beta_2=0.999, epsilon=1e-7, amsgrad=False, **keras_options)``."""
+
+    keras_name = "AdamW"
+
+    def __init__(self, params=None, learning_rate=0.001, weight_decay=0.004, beta_1=0.9,
+                 beta_2=0.999, epsilon=1e-7, amsgrad=False, **keras_options):
+        if weight_decay is None:
+            raise ValueError("AdamW needs a weight_decay (a number), got None")
+        super().__init__(params, learning_rate, beta_1, beta_2, epsilon, amsgrad,
+                         weight_decay=weight_decay, **keras_options)
+
+
+def keras_nadam_update(param, grad, state, *, learning_rate, beta_1=0.9, beta_2=0.999,
+                       epsilon=1e-7):
+    """One step of Keras 3's Nadam: torch's NAdam (:func:`nadam_update`) with
+    ``momentum_decay=1``. Keras 3 schedules the momentum as mu_t = beta_1 (1 - 0.96^t / 2),
+    which reaches beta_1 within a few hundred steps; Dozat's paper, torch and Keras 2 use
+    0.96^(0.004 t), tens of thousands."""
+    nadam_update(param, grad, state, lr=learning_rate, betas=(beta_1, beta_2), eps=epsilon,
+                 momentum_decay=1.0)
+
+
+class KerasNadam(KerasAdamFamily):
+    """Nadam with Keras's names, defaults and formula: ``KerasNadam(params=None,
+    learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **keras_options)``, the
+    update :func:`keras_nadam_update`. What ``ddlopt.optim.get("nadam")`` returns."""
+
+    keras_name = "Nadam"
+    update = staticmethod(keras_nadam_update)

@@ -15,23 +15,24 @@ torch.optim.Adamax's algorithm (:math:`\epsilon` inside the maximum):
 
 import numpy as np
 
-from .adam import check_adam_hyperparameters, decay_weights
+from .adam import KerasAdamFamily, check_adam_hyperparameters, decay_weights
 from .optimizer import Optimizer
 
-__all__ = ["Adamax", "adamax_update"]
+__all__ = ["Adamax", "adamax_update", "KerasAdamax", "keras_adamax_update"]
 
 
 def adamax_update(param, grad, state, *, lr=2e-3, betas=(0.9, 0.999), eps=1e-8,
                   weight_decay=0.0, maximize=False):
-    """One Adamax step on ``param`` (in place); ``state`` holds ``step``, ``exp_avg`` (m)
-    and ``exp_inf`` (u, the decaying maximum of |g|)."""
+    """One Adamax step on ``param`` (in place); ``state`` holds ``step``, ``exp_avg``
+    (m) and ``exp_inf`` (u, the decaying maximum of |g|)."""
     beta1, beta2 = betas
     if "exp_avg" not in state:
         state["step"] = 0
         state["exp_avg"] = np.zeros_like(param)
         state["exp_inf"] = np.zeros_like(param)
     state["step"] += 1
-    grad = decay_weights(param, -grad if maximize else grad, lr, weight_decay, False)
+    grad = decay_weights(param, -grad if maximize else grad, lr, weight_decay,
+                         False)
     exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]
     exp_avg += (1 - beta1) * (grad - exp_avg)
     np.maximum(beta2 * exp_inf, np.abs(grad) + eps, out=exp_inf)
@@ -55,3 +56,26 @@ class Adamax(Optimizer):
         super().__init__(params, dict(lr=lr, betas=betas,
                                       eps=eps, weight_decay=weight_decay, maximize=maximize),
                          check_finite=check_finite)
+
+
+def keras_adamax_update(param, grad, state, *, learning_rate, beta_1=0.9, beta_2=0.999,
+                        epsilon=1e-7):
+    """One step of Keras's Adamax: epsilon is added *after* the maximum,
+    ``m / ((1 - beta_1^t) (u + epsilon))`` with ``u = max(beta_2 u, |g|)``; torch puts it
+    inside, ``u = max(beta_2 u, |g| + eps)``."""
+    if "m" not in state:
+        state["step"], state["m"], state["u"] = 0, np.zeros_like(param), np.zeros_like(param)
+    state["step"] += 1
+    m, u = state["m"], state["u"]
+    m += (grad - m) * (1 - beta_1)
+    np.maximum(beta_2 * u, np.abs(grad), out=u)
+    param -= learning_rate * m / ((1 - beta_1 ** state["step"]) * (u + epsilon))
+
+
+class KerasAdamax(KerasAdamFamily):
+    """Adamax with Keras's names, defaults and formula: ``KerasAdamax(params=None,
+    learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **keras_options)``, the
+    update :func:`keras_adamax_update`. What ``ddlopt.optim.get("adamax")`` returns."""
+
+    keras_name = "Adamax"
+    update = staticmethod(keras_adamax_update)

@@ -17,9 +17,11 @@ algorithm of the ``lion-pytorch`` package, which the tests use as the reference:
 import numpy as np
 
 from .adam import check_betas
+from .keras import KerasOptimizer
 from .optimizer import Optimizer, check_hyperparameter
 
-__all__ = ["Lion", "lion_update", "check_lion_hyperparameters"]
+__all__ = ["Lion", "lion_update", "check_lion_hyperparameters",
+           "KerasLion", "keras_lion_update"]
 
 
 def check_lion_hyperparameters(group):
@@ -29,16 +31,18 @@ def check_lion_hyperparameters(group):
     check_hyperparameter(group["weight_decay"], "weight_decay")
 
 
-def lion_update(param, grad, state, *, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0):
+def lion_update(param, grad, state, *, lr=1e-4, betas=(0.9, 0.99),
+                weight_decay=0.0):
     """One Lion step on ``param`` (in place); ``state`` holds ``exp_avg`` (m)."""
     beta1, beta2 = betas
     if "exp_avg" not in state:
         state["exp_avg"] = np.zeros_like(param)
     exp_avg = state["exp_avg"]
     param *= 1 - lr * weight_decay
-    param -= lr * np.sign(beta1 * exp_avg + (1 - beta1) * grad)   # +-lr on every coordinate
+    # +-lr on every coordinate
+    param -= lr * np.sign(beta1 * exp_avg + (1 - beta1) * grad)
     exp_avg *= beta2
-    exp_avg += (1 - beta2) * grad                                 # the momentum moves slower
+    exp_avg += (1 - beta2) * grad       # the momentum moves slower
 
 
 class Lion(Optimizer):
@@ -53,3 +57,30 @@ class Lion(Optimizer):
                  check_finite=False):
         super().__init__(params, dict(lr=lr, betas=betas,
                                       weight_decay=weight_decay), check_finite=check_finite)
+
+
+def keras_lion_update(param, grad, state, *, learning_rate, beta_1=0.9, beta_2=0.99):
+    """One step of Keras's Lion: :func:`lion_update` with Keras's names (Keras's weight
+    decay is the common decoupled one, applied before)."""
+    lion_update(param, grad, state, lr=learning_rate, betas=(beta_1, beta_2))
+
+
+class KerasLion(KerasOptimizer):
+    """Lion with Keras's names and defaults: ``KerasLion(params=None, learning_rate=0.001,
+    beta_1=0.9, beta_2=0.99, **keras_options)`` (lion-pytorch's default lr is 1e-4).
+    What ``ddlopt.optim.get("lion")`` returns."""
+
+    keras_name = "Lion"
+    update = staticmethod(keras_lion_update)
+
+    def __init__(self, params=None, learning_rate=0.001, beta_1=0.9, beta_2=0.99,
+                 **keras_options):
+        super().__init__(params, dict(lr=learning_rate, beta_1=beta_1, beta_2=beta_2),
+                         **keras_options)
+
+    def check_keras(self, group):
+        check_hyperparameter(group["beta_2"], "beta_2", high=1.0)
+        check_hyperparameter(group["beta_1"], "beta_1", high=1.0)
+        if group["beta_1"] == 0:   # Keras's rule: beta_1 = 0 is signSGD, not Lion
+            raise ValueError("Invalid beta_1 value: 0 (Lion needs 0 < beta_1 <= 1; "
+                             "beta_1 = 0 is signSGD)")

@@ -70,6 +70,11 @@ class Optimizer:
     update = None  # (param, grad, state, **hyperparameters) -> None, in place
 
     def __init__(self, params, defaults, check_finite=False):
+        self._configure(defaults, check_finite)
+        self._bind(params)
+
+    def _configure(self, defaults, check_finite):
+        """Everything but the parameters: flags, defaults (checked), empty state."""
         if not isinstance(check_finite, (bool, np.bool_)):
             raise TypeError(f"check_finite must be True or False, got {check_finite!r}")
         self.check_finite = bool(check_finite)
@@ -78,6 +83,9 @@ class Optimizer:
         self._check_group(self.defaults)  # bad hyperparameters are reported before bad params
         self.state = {}
         self.param_groups = []
+
+    def _bind(self, params):
+        """Add ``params`` (Parameters, or param-group dicts) as the optimizer's groups."""
         if isinstance(params, (Parameter, dict)):
             raise TypeError("params argument given to the optimizer should be an iterable of "
                             f"Parameters or dicts, but got {type(params).__name__}")

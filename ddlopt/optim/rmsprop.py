@@ -19,6 +19,7 @@ Keras's RMSprop differs: :math:`\rho = 0.9`, learning rate 0.001, and :math:`\ep
 
 import numpy as np
 
+from .keras import KerasOptimizer
 from .optimizer import Optimizer, check_flags, check_hyperparameter
 
 __all__ = ["RMSprop", "rmsprop_update", "KerasRMSprop", "keras_rmsprop_update",
@@ -111,28 +112,27 @@ def keras_rmsprop_update(param, grad, state, *, learning_rate, rho=0.9, momentum
         param -= increment
 
 
-class KerasRMSprop(Optimizer):
-    """RMSprop with Keras's names, defaults and formula: ``KerasRMSprop(params,
-    learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False)``.
+class KerasRMSprop(KerasOptimizer):
+    """RMSprop with Keras's names, defaults and formula: ``KerasRMSprop(params=None,
+    learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False,
+    **keras_options)``, the update :func:`keras_rmsprop_update`; the Keras options (``lr``,
+    legacy ``decay``, ``weight_decay``, clipping, ``epsilon=None`` for 1e-7) are
+    :class:`~ddlopt.optim.keras.KerasOptimizer`'s.
 
     What ``ddlopt.optim.get("rmsprop")`` returns. The learning rate is also reachable as
     ``param_groups[i]["lr"]``, so schedules work on it as on every optimizer here.
     """
 
-    def __init__(self, params, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
-                 centered=False):
-        defaults = dict(lr=learning_rate, rho=rho, momentum=momentum, epsilon=epsilon,
-                        centered=centered)
-        super().__init__(params, defaults)
+    keras_name = "RMSprop"
+    update = staticmethod(keras_rmsprop_update)
 
-    def _check_group(self, group):
-        check_hyperparameter(group["lr"], "learning_rate", message="Invalid learning rate")
+    def __init__(self, params=None, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
+                 centered=False, **keras_options):
+        super().__init__(params, dict(lr=learning_rate, rho=rho, momentum=momentum,
+                                      epsilon=epsilon, centered=centered), **keras_options)
+
+    def check_keras(self, group):
         check_hyperparameter(group["rho"], "rho", high=1.0)
         check_hyperparameter(group["momentum"], "momentum")
         check_hyperparameter(group["epsilon"], "epsilon")
         check_flags(group, "centered")
-
-    def _update(self, p, grad, state, group):
-        keras_rmsprop_update(p.data, grad, state, learning_rate=group["lr"], rho=group["rho"],
-                             momentum=group["momentum"], epsilon=group["epsilon"],
-                             centered=group["centered"])

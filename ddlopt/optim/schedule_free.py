@@ -27,10 +27,12 @@ to evaluate and to save), ``train()`` back to :math:`y`: call them as you call
 import numpy as np
 
 from .adam import check_adam_hyperparameters
+from .keras import KerasOptimizer
 from .optimizer import Optimizer, check_hyperparameter
 
 __all__ = ["AdamWScheduleFree", "schedule_free_adamw_update", "advance_schedule",
-           "check_schedule_free_hyperparameters"]
+           "check_schedule_free_hyperparameters", "KerasScheduleFreeAdamW",
+           "keras_schedule_free_adamw_update"]
 
 NOT_IN_TRAIN_MODE = ("AdamWScheduleFree.step() was called in eval mode: call "
                      "optimizer.train() before training and optimizer.eval() before evaluating")
@@ -52,24 +54,28 @@ def check_schedule_free_hyperparameters(group):
 
 
 def advance_schedule(group):
-    """Count one step of a param group (in the group, as the package does); returns the
-    step's learning rate (with warm-up), the averaging weight c_t and 1 - beta2^t."""
+    """Count one step of a param group (in the group, as the package does); returns
+    the step's learning rate (with warm-up), the averaging weight xi_t (the paper's
+    c_t) and 1 - beta2^t."""
     k, warmup = group["k"], group["warmup_steps"]
     lr = group["lr"] * ((k + 1) / warmup if k < warmup else 1.0)
     group["scheduled_lr"] = lr
     group["lr_max"] = max(lr, group["lr_max"])
     weight = (k + 1) ** group["r"] * group["lr_max"] ** group["weight_lr_power"]
     group["weight_sum"] += weight
-    average_weight = weight / group["weight_sum"] if group["weight_sum"] != 0 else 0.0
+    total = group["weight_sum"]
+    average_weight = weight / total if total != 0 else 0.0
     group["k"] = k + 1
     return lr, average_weight, 1 - group["betas"][1] ** (k + 1)
 
 
-def schedule_free_adamw_update(y, grad, state, *, lr, average_weight, bias_correction2,
-                               betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-    """One Schedule-Free AdamW step on the parameters ``y`` (in place), given the group's
-    ``lr``, ``average_weight`` c and ``bias_correction2`` from :func:`advance_schedule`.
-    ``state`` holds ``z`` and ``exp_avg_sq``."""
+def schedule_free_adamw_update(y, grad, state, *, lr, average_weight,
+                               bias_correction2, betas=(0.9, 0.999), eps=1e-8,
+                               weight_decay=0.0):
+    """One Schedule-Free AdamW step on the parameters ``y`` (in place), given the
+    group's ``lr``, ``average_weight`` xi and ``bias_correction2`` from
+    :func:`advance_schedule`. ``state`` holds ``z`` (zeta in the book) and
+    ``exp_avg_sq``."""
     beta1, beta2 = betas
     if "z" not in state:
         state["z"] = y.copy()
@@ -77,10 +83,11 @@ def schedule_free_adamw_update(y, grad, state, *, lr, average_weight, bias_corre
     z, exp_avg_sq = state["z"], state["exp_avg_sq"]
     exp_avg_sq *= beta2
     exp_avg_sq += (1 - beta2) * grad * grad
-    grad = grad / (np.sqrt(exp_avg_sq / bias_correction2) + eps)   # AdamW-normalized
+    # AdamW-normalized
+    grad = grad / (np.sqrt(exp_avg_sq / bias_correction2) + eps)
     if weight_decay != 0:
-        grad = grad + weight_decay * y                              # decay taken at y
-    # y moves to its next value without x: y <- lerp(y, z, c), then the gradient step
+        grad = grad + weight_decay * y               # decay taken at y
+    # y moves to its next value without x: y <- lerp(y, z, xi), then the step
     y += average_weight * (z - y)
     y += lr * (beta1 * (1 - average_weight) - 1) * grad
     z -= lr * grad
@@ -156,3 +163,59 @@ class AdamWScheduleFree(TrainEvalModes, Optimizer):
                         betas=group["betas"], eps=group["eps"],
                         weight_decay=group["weight_decay"])
         return loss
+
+
+def keras_schedule_free_adamw_update(param, grad, state, *, learning_rate, beta_1=0.9,
+                                     beta_2=0.999, epsilon=1e-8, warmup_steps=0):
+    """One step of Keras's ScheduleFreeAdamW on ``param`` (y, in place). ``state`` holds
+    ``step``, ``z`` (Keras's "momentum", which starts as a copy of the parameter) and ``v``.
+
+    A simpler scheme than the package's: the average weight is 1/t (no learning-rate
+    weighting), the weight decay is Keras's common one on y before the step (not
+    inside the gradient), and there is no train/eval switch (the parameters always hold y;
+    x = (y - (1 - beta_1) z) / beta_1 is recovered when needed)."""
+    state["step"] += 1
+    t = state["step"]
+    if warmup_steps > 0:
+        learning_rate = learning_rate * min(t / warmup_steps, 1.0)
+    z, v = state["z"], state["v"]
+    x = (param - (1 - beta_1) * z) / beta_1                  # the average, before this step
+    v += (grad * grad - v) * (1 - beta_2)
+    z -= learning_rate * grad / (np.sqrt(v / (1 - beta_2**t)) + epsilon)
+    x = (1 - 1 / t) * x + (1 / t) * z                        # x_t: the mean of z_1 .. z_t
+    param[...] = (1 - beta_1) * z + beta_1 * x
+
+
+class KerasScheduleFreeAdamW(KerasOptimizer):
+    """Schedule-Free AdamW with Keras's names, defaults and formula:
+    ``KerasScheduleFreeAdamW(params=None, learning_rate=0.0025, beta_1=0.9, beta_2=0.999,
+    epsilon=1e-8, warmup_steps=0, **keras_options)``, the update
+    :func:`keras_schedule_free_adamw_update`. What ``ddlopt.optim.get("schedulefreeadamw")``
+    returns; the package's algorithm is :class:`AdamWScheduleFree`."""
+
+    keras_name = "ScheduleFreeAdamW"
+    default_learning_rate = 0.0025
+    update = staticmethod(keras_schedule_free_adamw_update)
+
+    def __init__(self, params=None, learning_rate=0.0025, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-8, warmup_steps=0, **keras_options):
+        super().__init__(params, dict(lr=learning_rate, beta_1=beta_1, beta_2=beta_2,
+                                      epsilon=epsilon, warmup_steps=warmup_steps),
+                         **keras_options)
+
+    def check_keras(self, group):
+        check_hyperparameter(group["beta_1"], "beta_1", high=1.0)
+        if group["beta_1"] == 0:
+            raise ValueError("Invalid beta_1 value: 0 (x = (y - (1 - beta_1) z) / beta_1 "
+                             "divides by it)")
+        check_hyperparameter(group["beta_2"], "beta_2", high=1.0, inclusive_high=False)
+        check_hyperparameter(group["epsilon"], "epsilon")
+        warmup = group["warmup_steps"]
+        if isinstance(warmup, bool) or not isinstance(warmup, (int, np.integer)):
+            raise TypeError(f"warmup_steps must be an integer, got {warmup!r}")
+        check_hyperparameter(warmup, "warmup_steps")
+
+    def _update(self, p, grad, state, group):
+        if "z" not in state:   # Keras copies the parameter when it builds, before any decay
+            state.update(step=0, z=p.data.copy(), v=np.zeros_like(p.data))
+        super()._update(p, grad, state, group)

@@ -16,9 +16,10 @@ With ``maximize=True`` the gradient is negated first (gradient ascent).
 
 import numpy as np
 
+from .keras import KerasOptimizer
 from .optimizer import Optimizer, check_flags, check_hyperparameter
 
-__all__ = ["SGD", "sgd_update", "check_sgd_hyperparameters"]
+__all__ = ["SGD", "sgd_update", "check_sgd_hyperparameters", "KerasSGD", "keras_sgd_update"]
 
 
 def check_sgd_hyperparameters(group):
@@ -66,3 +67,43 @@ class SGD(Optimizer):
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
                         weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
         super().__init__(params, defaults)
+
+
+def keras_sgd_update(param, grad, state, *, learning_rate, momentum=0.0, nesterov=False):
+    """One step of Keras's SGD (keras.optimizers.SGD). Its velocity holds the step itself,
+    ``v = momentum v - lr g``, where torch's buffer holds gradients (``b = momentum b + g``,
+    multiplied by lr afterwards): the two agree at a constant learning rate and part when it
+    changes (a schedule, or the legacy ``decay``)."""
+    if momentum == 0:
+        param -= grad * learning_rate
+        return
+    if "momentum" not in state:
+        state["momentum"] = np.zeros_like(param)
+    velocity = state["momentum"]
+    velocity *= momentum
+    velocity -= grad * learning_rate
+    if nesterov:
+        param += velocity * momentum - grad * learning_rate   # look one velocity ahead
+    else:
+        param += velocity
+
+
+class KerasSGD(KerasOptimizer):
+    """SGD with Keras's names, defaults and formula: ``KerasSGD(params=None,
+    learning_rate=0.01, momentum=0.0, nesterov=False, **keras_options)``, the update
+    :func:`keras_sgd_update`; the Keras options (``lr``, legacy ``decay``, ``weight_decay``,
+    clipping) are :class:`~ddlopt.optim.keras.KerasOptimizer`'s. What
+    ``ddlopt.optim.get("sgd")`` returns."""
+
+    keras_name = "SGD"
+    default_learning_rate = 0.01
+    update = staticmethod(keras_sgd_update)
+
+    def __init__(self, params=None, learning_rate=0.01, momentum=0.0, nesterov=False,
+                 **keras_options):
+        super().__init__(params, dict(lr=learning_rate, momentum=momentum, nesterov=nesterov),
+                         **keras_options)
+
+    def check_keras(self, group):
+        check_hyperparameter(group["momentum"], "momentum", high=1.0)
+        check_flags(group, "nesterov")

@@ -64,68 +64,79 @@ def bias_corrections(t, lr_bits, beta1_bits, beta2_bits):
     return step_size.to(tl.float32), bias_correction2_sqrt.to(tl.float32)
 
 
-@triton.jit(do_not_specialize=["lr_bits", "beta1_bits", "beta2_bits"])  # bits vary
-def adam_kernel(addresses, n_tensors, block_tensor, block_start, numels, scalars,
-                step_size, bias_correction2_sqrt, lr_bits, beta1_bits, beta2_bits,
-                beta2, one_minus_beta1, one_minus_beta2, eps, weight_decay, decay_factor,
+# The bits of lr and the betas change with each value: compiled once, not once per value.
+@triton.jit(do_not_specialize=["lr_bits", "beta1_bits", "beta2_bits"])
+def adam_kernel(addresses, n_tensors, block_tensor, block_start, numels,
+                scalars, step_size, bias_correction2_sqrt, lr_bits,
+                beta1_bits, beta2_bits, beta2, one_minus_beta1,
+                one_minus_beta2, eps, weight_decay, decay_factor,
                 BLOCK: tl.constexpr, EVEN: tl.constexpr, ALIGN: tl.constexpr,
                 AMSGRAD: tl.constexpr, MAXIMIZE: tl.constexpr,
-                DECOUPLED: tl.constexpr, PER_TENSOR: tl.constexpr, DEVICE_STEPS: tl.constexpr):
+                DECOUPLED: tl.constexpr, PER_TENSOR: tl.constexpr,
+                DEVICE_STEPS: tl.constexpr):
     """Adam (AdamW with DECOUPLED, AMSGrad with AMSGRAD) on one block of one tensor.
 
     ``step_size = lr / (1 - beta1^t)`` and ``bias_correction2_sqrt = sqrt(1 - beta2^t)``:
     the bias corrections, computed in float64 and rounded once to float32, in one of three
     places. On the host, passed as two numbers, when every tensor has the same step count t
-    (the usual case); on the host, as a float32 table ``scalars[tensor]`` (PER_TENSOR), where
-    the counts differ; or here (DEVICE_STEPS, capturable=True), from each tensor's step
-    count read on the device (its address is the last role of the table), so that nothing
-    waits for the host and a CUDA graph can replay the step. Here ``lr`` and the betas
-    arrive as the bits of Python's float64 (a kernel's float arguments are float32), and
-    ``bias_corrections`` does the host's arithmetic operation for operation: the same bits.
-    The other scalars come computed in float64 too (``1 - beta2``, ``decay_factor = 1 - lr *
-    weight_decay``), as torch computes them: ``1 - beta2`` taken in float32 would be off by
-    1e-5 relative.
+    (the usual case); on the host, as a float32 table ``scalars[tensor]`` (PER_TENSOR),
+    where the counts differ; or here (DEVICE_STEPS, capturable=True), from each tensor's
+    step count read on the device (its address is the last role of the table), so that
+    nothing waits for the host and a CUDA graph can replay the step. Here ``lr`` and the
+    betas arrive as the bits of Python's float64 (a kernel's float arguments are float32),
+    and ``bias_corrections`` does the host's arithmetic operation for operation: the same
+    bits. The other scalars come computed in float64 too (``1 - beta2``, ``decay_factor =
+    1 - lr * weight_decay``), as torch computes them: ``1 - beta2`` taken in float32 would
+    be off by 1e-5 relative. (Lines kept within 80 columns: chapter 10 prints this code.)
     """
     program = tl.program_id(0)
     tensor = tl.load(block_tensor + program)
-    offsets = tl.multiple_of(tl.load(block_start + program), BLOCK) + tl.arange(0, BLOCK)
+    offsets = (tl.multiple_of(tl.load(block_start + program), BLOCK)
+               + tl.arange(0, BLOCK))
     mask = None if EVEN else offsets < tl.load(numels + tensor)
-    base = addresses + tensor                                  # role r at base + r * n_tensors
+    base = addresses + tensor                  # role r at base + r * n_tensors
     param_ptr = tl.multiple_of(tl.load(base).to(FLOAT_PTR), ALIGN) + offsets
-    exp_avg_ptr = tl.multiple_of(tl.load(base + 2 * n_tensors).to(FLOAT_PTR), ALIGN) + offsets
-    exp_avg_sq_ptr = tl.multiple_of(tl.load(base + 3 * n_tensors).to(FLOAT_PTR), ALIGN) + offsets
-    param = tl.load(param_ptr, mask=mask)                      # read: 4 bytes each ...
-    grad_ptr = tl.multiple_of(tl.load(base + n_tensors).to(FLOAT_PTR), ALIGN) + offsets
+    exp_avg_ptr = tl.multiple_of(
+        tl.load(base + 2 * n_tensors).to(FLOAT_PTR), ALIGN) + offsets
+    exp_avg_sq_ptr = tl.multiple_of(
+        tl.load(base + 3 * n_tensors).to(FLOAT_PTR), ALIGN) + offsets
+    param = tl.load(param_ptr, mask=mask)      # read: 4 bytes each ...
+    grad_ptr = tl.multiple_of(
+        tl.load(base + n_tensors).to(FLOAT_PTR), ALIGN) + offsets
     grad = tl.load(grad_ptr, mask=mask)
     exp_avg = tl.load(exp_avg_ptr, mask=mask)
     exp_avg_sq = tl.load(exp_avg_sq_ptr, mask=mask)
-    if PER_TENSOR:                                             # else: the arguments
-        step_size = tl.load(scalars + 2 * tensor)              # lr / bias_correction1
+    if PER_TENSOR:                             # else: the arguments
+        step_size = tl.load(scalars + 2 * tensor)  # lr / bias_correction1
         bias_correction2_sqrt = tl.load(scalars + 2 * tensor + 1)
-    if DEVICE_STEPS:                                           # the step count t, on the device
-        step_ptr = tl.load(base + (5 if AMSGRAD else 4) * n_tensors).to(FLOAT_PTR)
+    if DEVICE_STEPS:                           # the step count t, on the device
+        step_ptr = tl.load(
+            base + (5 if AMSGRAD else 4) * n_tensors).to(FLOAT_PTR)
         step_size, bias_correction2_sqrt = bias_corrections(
             tl.load(step_ptr).to(tl.int64), lr_bits, beta1_bits, beta2_bits)
 
-    if MAXIMIZE:                                               # constexpr: compiled away
+    if MAXIMIZE:                               # constexpr: compiled away
         grad = -grad
-    if DECOUPLED:                                              # AdamW: shrink the weights
+    if DECOUPLED:                              # AdamW: shrink the weights
         param = param * decay_factor
-    else:                                                      # Adam: L2 in the gradient
+    else:                                      # Adam: L2 in the gradient
         grad = grad + weight_decay * param
-    exp_avg = tl.where(one_minus_beta1 < 0.5,                  # torch.lerp's two forms
-                       exp_avg + one_minus_beta1 * (grad - exp_avg),
-                       grad - (grad - exp_avg) * (1.0 - one_minus_beta1))  # m = b1 m + (1-b1) g
-    exp_avg_sq = exp_avg_sq * beta2 + one_minus_beta2 * grad * grad  # v = b2 v + (1-b2) g^2
+    exp_avg = tl.where(                        # m = b1 m + (1 - b1) g, in
+        one_minus_beta1 < 0.5,                 # torch.lerp's two forms
+        exp_avg + one_minus_beta1 * (grad - exp_avg),
+        grad - (grad - exp_avg) * (1.0 - one_minus_beta1))
+    # v = b2 v + (1 - b2) g^2
+    exp_avg_sq = exp_avg_sq * beta2 + one_minus_beta2 * grad * grad
     second = exp_avg_sq
-    if AMSGRAD:                                                # v_hat = max(v_hat, v)
-        max_ptr = tl.multiple_of(tl.load(base + 4 * n_tensors).to(FLOAT_PTR), ALIGN) + offsets
+    if AMSGRAD:                                # v_max = max(v_max, v)
+        max_ptr = tl.multiple_of(
+            tl.load(base + 4 * n_tensors).to(FLOAT_PTR), ALIGN) + offsets
         second = tl.maximum(tl.load(max_ptr, mask=mask), exp_avg_sq)
         tl.store(max_ptr, second, mask=mask)
     denom = tl.sqrt(second) / bias_correction2_sqrt + eps
-    param = param - step_size * exp_avg / denom                # torch's addcdiv order
+    param = param - step_size * exp_avg / denom  # torch's addcdiv order
 
-    tl.store(param_ptr, param, mask=mask)                      # ... written: 4 bytes each
+    tl.store(param_ptr, param, mask=mask)      # ... written: 4 bytes each
     tl.store(exp_avg_ptr, exp_avg, mask=mask)
     tl.store(exp_avg_sq_ptr, exp_avg_sq, mask=mask)
 

@@ -77,27 +77,48 @@ class Muon(TwinOptimizer):
     _foreach = functools.partialmethod(_update, foreach=True)
 
 
-def split_for_muon(model, output_layer=None):
+def split_for_muon(model, input_layer="auto", output_layer="auto"):
     """Split ``model``'s trainable parameters for the Muon recipe: returns
     ``(hidden_matrices, others)``.
 
-    ``hidden_matrices`` are the 2-D weights of the hidden layers: give them to :class:`Muon`.
-    ``others`` is everything else, for AdamW: biases and norms (not matrices), embeddings
-    (a lookup table, whose rows are updated one token at a time, not a linear map), the
-    output layer (``output_layer``, by default the last ``nn.Linear`` in ``model.modules()``:
-    its rows are class scores that should move independently), and weights of other shapes
-    (convolution kernels: torch.optim.Muon takes 2-D tensors only). A typical pair::
+    ``hidden_matrices`` are the 2-D weights of the hidden layers, the layers between the
+    input and the output: give them to :class:`Muon`. ``others`` is everything else, for
+    AdamW (Jordan et al. 2024; Liu et al. 2025):
+
+    - biases and norms (not matrices), and weights of other shapes (convolution kernels:
+      torch.optim.Muon takes 2-D tensors only);
+    - embeddings (``nn.Embedding``: a lookup table whose rows move one token at a time, not
+      a linear map), always;
+    - the input layer: ``input_layer="auto"`` is the model's embeddings if it has any (the
+      input layer is then already excluded), else its first ``nn.Linear`` in
+      ``model.modules()``, the layer that reads the raw input; a module names it;
+      ``None`` excludes none (the first Linear of a model without embeddings then goes to
+      Muon, as this function did before);
+    - the output layer: ``output_layer="auto"`` is the last ``nn.Linear`` (its rows are
+      class scores that should move independently); a module names it; ``None`` excludes
+      none.
+
+    A typical pair::
 
         hidden, others = split_for_muon(model)
         optimizers = [Muon(hidden, lr=0.02), torch.optim.AdamW(others, lr=3e-4)]
     """
-    if output_layer is None:
-        linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
-        output_layer = linears[-1] if linears else None
-    excluded = {id(p) for m in model.modules() if isinstance(m, torch.nn.Embedding)
-                for p in m.parameters()}
-    if output_layer is not None:
-        excluded |= {id(p) for p in output_layer.parameters()}
+    modules = list(model.modules())
+    linears = [m for m in modules if isinstance(m, torch.nn.Linear)]
+    embeddings = [m for m in modules if isinstance(m, torch.nn.Embedding)]
+    excluded_layers = list(embeddings)
+    for layer, name, pick in ((input_layer, "input_layer", 0), (output_layer, "output_layer", -1)):
+        if isinstance(layer, str) and layer == "auto":
+            if linears and not (pick == 0 and embeddings):
+                excluded_layers.append(linears[pick])
+        elif isinstance(layer, torch.nn.Module):
+            if not any(layer is m for m in modules):
+                raise ValueError(f"{name} must be a module of the model, got {layer!r}")
+            excluded_layers.append(layer)
+        elif layer is not None:
+            raise TypeError(f"{name} must be 'auto', a module of the model or None, "
+                            f"got {layer!r}")
+    excluded = {id(p) for m in excluded_layers for p in m.parameters()}
     hidden, others = [], []
     for p in model.parameters():
         if p.requires_grad:
