@@ -221,7 +221,7 @@ class RandomShift:
             self._offsets = None
             return x
         s, rng = self.max_shift, _random.generator(self.rng)
-        self._offsets = rng.integers(-s, s + 1, size=(2, len(x)))  # (dy, dx) an image
+        self._offsets = rng.integers(-s, s + 1, size=(2, len(x)))  # (dy, dx) each
         return data.shift_images(x, *self._offsets, shape=self.image_shape)
 
     def backward(self, grad_out):

@@ -133,7 +133,7 @@ class MaxNorm:
             raise ValueError(f"axis {self.axis} is out of range for a weight of "
                              f"shape {W.shape}")
         norms = np.sqrt(np.sum(W * W, axis=self.axis, keepdims=True))
-        # a slice longer than max_value is scaled down onto the sphere, the others by 1
+        # a slice longer than max_value is scaled onto the sphere, the others by 1
         scale = self.max_value / np.maximum(norms, 1e-300)
         return W * np.where(norms > self.max_value, scale, 1.0)
 

@@ -109,18 +109,25 @@ def test_the_committed_benchmark_covers_every_grid_and_seed():
     results = ch08.grid_results()
     seeds = results["meta"]["seeds"]
     assert len(seeds) >= 5 and results["meta"]["grids"] == ch08.GRIDS
-    found = {(r["tool"], r["strength"], r["seed"]) for r in results["runs"]}
-    wanted = {(tool, strength, seed) for tool in ch08.TOOLS
+    found = {(r["tool"], r["strength"], r["seed"], r["lr"]) for r in results["runs"]}
+    wanted = {(tool, strength, seed, ch08.LR) for tool in ch08.TOOLS
               for strength in ch08.GRIDS.get(tool, [None]) for seed in seeds}
+    # and AdamW's weight decay again at twice the learning rate
+    wanted |= {("weight decay", strength, seed, 2 * ch08.LR)
+               for strength in ch08.GRIDS["weight decay"] for seed in seeds}
     assert found == wanted and len(results["runs"]) == len(wanted)
     for key in ("date", "machine", "wall_minutes", "cpus"):
         assert results["meta"][key]
 
 
 def test_every_chosen_strength_is_inside_its_grid():
-    for tool, strength in ch08.chosen().items():
+    picks = ch08.chosen()
+    assert set(picks) == set(ch08.GRIDS)
+    for tool, strength in picks.items():
         grid = ch08.GRIDS[tool]
         assert grid[0] < strength < grid[-1], f"{tool}: best {strength} at the edge of {grid}"
+    # at twice the rate only weight decay was studied
+    assert set(ch08.chosen(lr=2 * ch08.LR)) == {"weight decay"}
 
 
 def test_chosen_takes_the_highest_mean_validation_accuracy():
@@ -134,8 +141,8 @@ def test_chosen_takes_the_highest_mean_validation_accuracy():
 def test_the_code_reproduces_a_committed_run():
     results = ch08.grid_results()
     strength = ch08.chosen(results)["max-norm"]
-    row = next(r for r in results["runs"]
-               if r["tool"] == "max-norm" and r["strength"] == strength and r["seed"] == 0)
+    row = next(r for r in results["runs"] if r["tool"] == "max-norm"
+               and r["strength"] == strength and r["seed"] == 0 and r["lr"] == ch08.LR)
     again = ch08.run("max-norm", strength, seed=0)
     assert again["epochs"] == row["epochs"]
     # 630 test images: another CPU's last bits may move a prediction or two, no more
