@@ -6,8 +6,9 @@ grid (ch08.GRIDS) over ten seeds, with the validation and test accuracy of every
     .venv/bin/python -m benchmarks.regularization [--seeds 10] [--jobs N] [--tools NAME ...]
 
 writes ddlopt/experiments/regularization_grid.json (package data: the chapter reads it,
-in Colab too). AdamW's weight decay is studied a second time at twice the learning rate. The chapter picks each tool's strength from it (the highest mean validation
-accuracy, ch08.chosen) and reruns only the chosen settings over five seeds, to fit its
+in Colab too). AdamW's weight decay is studied a second time at twice the learning rate.
+The chapter picks each tool's strength from it (the highest mean validation accuracy,
+ch08.chosen) and reruns only the chosen settings over five seeds, to fit its
 time budget. Results are deterministic given the seeds; the wall time is for reading only.
 """
 

@@ -19,7 +19,7 @@ on the validation part; :data:`GRIDS`):
     model, history = train("dropout", 0.6, seed=0)
     run("dropout", 0.6, seed=0)   # {"val_accuracy": ..., "test_accuracy": ..., ...}
 
-``benchmarks/regularization.py`` runs every strength of every grid over five seeds and
+``benchmarks/regularization.py`` runs every strength of every grid over ten seeds and
 writes ``regularization_grid.json`` beside this module; :func:`grid_results` reads it and
 :func:`chosen` picks each tool's strength by the mean validation accuracy.
 """
