@@ -31,6 +31,8 @@ CALLS = {
     "dropout": lambda f: check.dropout(f, p=0.3),
     "clip_grad_norm": lambda f: check.clip_grad_norm(f),
     "step_bytes": lambda f: check.step_bytes(f, "adamw", amsgrad=True),
+    "shift_images": lambda f: check.shift_images(f),
+    "max_norm": lambda f: check.max_norm(f),
     "zero_memory": lambda f: check.zero_memory(f),
     "block_table": lambda f: check.block_table(f),
     "chunked_sgd": lambda f: check.chunked_sgd(f),
@@ -40,7 +42,8 @@ CALLS = {
 # the checkers whose student function must return a value (optimizer_step's may update in place)
 NEEDS_A_VALUE = ["loss", "class_weights", "largest_curvature", "newton", "momentum_rate",
                  "schedule", "initializer", "dropout", "clip_grad_norm", "step_bytes",
-                 "zero_memory", "block_table", "newton_schulz", "batchnorm"]
+                 "shift_images", "max_norm", "zero_memory", "block_table", "newton_schulz",
+                 "batchnorm"]
 
 NOT_WRITTEN = "✗ not written yet: fill in the body of my_function and run this cell again\n"
 

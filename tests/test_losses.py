@@ -358,3 +358,15 @@ def test_bad_sample_weight_raises_a_clear_error(kwargs, weight, error, message, 
 def test_bad_label_smoothing_raises_a_clear_error(name, value, error, message):
     with pytest.raises(error, match=message):
         losses.get(name, label_smoothing=value)
+
+
+def test_a_folded_softmax_output_keeps_its_label_smoothing():
+    from ddlopt.nn import Dense, Sequential
+
+    X = np.random.default_rng(0).normal(size=(8, 3))
+    y = np.array([0, 1, 2, 0, 1, 2, 0, 1])
+    model = Sequential([Dense(3, 3, "softmax", rng=0)])
+    model.compile("sgd", losses.SparseCategoricalCrossentropy(label_smoothing=0.2))
+    logits = X @ model.layers[0].W.data + model.layers[0].b.data
+    expected = losses.SparseCategoricalCrossentropy(from_logits=True, label_smoothing=0.2)
+    assert model.evaluate(X, y) == pytest.approx(expected(y, logits), rel=1e-14)
