@@ -1,0 +1,191 @@
+"""Chapter 9's experiments: an optimizer comparison by random search at equal budgets
+(tuned on validation, reported on a held-out test split over seeds), and the practitioner's
+tools the chapter builds (monitoring gradient norms and update ratios, the loss floor that
+the overfit-one-batch check exposes, GradScaler's update of the loss scale).
+
+    spaces = SPACES                                  # optimizer -> search space
+    problem = small_digits(n_train=300)              # seed -> Problem with a test split
+    result = tune_and_test(spaces, problem, trials=12, seeds=range(1, 6), epochs=20)
+    result["Adam"]["test_accuracy"]                  # an OverSeeds: mean ± std over seeds
+
+``python -m benchmarks.compare`` runs the full study with these functions.
+"""
+
+import math
+from functools import partial
+
+import numpy as np
+
+from .. import data, losses, optim
+from ..nn import Dense, Sequential
+from ..study import Problem, _one_blas_thread, _seed_list, over_seeds
+
+__all__ = ["SPACES", "small_digits", "sample_trials", "tune_and_test", "train_monitored",
+           "softmax_twice_floor", "scaler_update"]
+
+
+def _log_uniform(low, high):
+    return lambda rng: float(10 ** rng.uniform(math.log10(low), math.log10(high)))
+
+
+def _one_minus_log_uniform(low, high):
+    """A momentum-like coefficient β with 1 - β log-uniform in [low, high]: (0.01, 1)
+    gives β from 0 (no momentum: the space contains plain SGD) to 0.99."""
+    return lambda rng: float(1 - 10 ** rng.uniform(math.log10(low), math.log10(high)))
+
+
+# Each optimizer: (factory, {hyperparameter: sampler}); the learning rate and one more,
+# each drawn on a log scale (1 - β for the momentum coefficients).
+SPACES = {
+    "SGD": (optim.SGD, {"lr": _log_uniform(1e-2, 3.0),
+                        "weight_decay": _log_uniform(1e-5, 1e-1)}),
+    "momentum": (partial(optim.SGD, nesterov=False),
+                 {"lr": _log_uniform(1e-3, 1.0), "momentum": _one_minus_log_uniform(1e-2, 1.0)}),
+    "Adam": (optim.Adam, {"lr": _log_uniform(1e-4, 1e-1),
+                          "beta1": _one_minus_log_uniform(1e-2, 1.0)}),
+    "AdamW": (optim.AdamW, {"lr": _log_uniform(1e-4, 1e-1),
+                            "weight_decay": _log_uniform(1e-4, 1.0)}),
+}
+
+
+def small_digits(n_train=300, hidden=(64,), val_size=0.2, test_size=0.2):
+    """A problem (seed -> Problem): digits with a held-out test split
+    (``ddlopt.data.splits``, fixed, seed 0) and only the first ``n_train`` training
+    images, so that accuracy stays off its ceiling. The seed draws the initial weights."""
+    train, val, test = data.splits("digits", val_size=val_size, test_size=test_size, seed=0)
+    if not 0 < n_train <= len(train[0]):
+        raise ValueError(f"n_train must be in 1..{len(train[0])}, got {n_train}")
+    train = (train[0][:n_train], train[1][:n_train])
+    sizes = [train[0].shape[1], *hidden, 10]
+
+    def problem(seed):
+        rng = np.random.default_rng(seed)
+        layers = [Dense(a, b, "relu" if i < len(sizes) - 2 else None, rng=rng)
+                  for i, (a, b) in enumerate(zip(sizes, sizes[1:]))]
+        return Problem(Sequential(layers),
+                       losses.get("sparse_categorical_crossentropy", from_logits=True),
+                       train, val, test)
+
+    return problem
+
+
+def sample_trials(space, trials, rng):
+    """``trials`` settings drawn at random from ``space`` (name -> sampler): a list of dicts."""
+    if not isinstance(trials, int) or trials < 1:
+        raise ValueError(f"trials must be a positive integer, got {trials!r}")
+    return [{name: sample(rng) for name, sample in space.items()} for _ in range(trials)]
+
+
+def _make(factory, params, setting):
+    kwargs = dict(setting)
+    if "beta1" in kwargs:
+        kwargs["betas"] = (kwargs.pop("beta1"), 0.999)
+    return factory(params, **kwargs)
+
+
+def _run(factory, setting, problem, seed, epochs, batch_size):
+    """Train once; a dict of the final validation and test losses and accuracies, or None
+    if training diverged."""
+    model, loss, train, val, test = problem(seed)
+    model.compile(optimizer=_make(factory, model.parameters(), setting), loss=loss,
+                  metrics=["accuracy"])
+    try:
+        model.fit(*train, epochs=epochs, batch_size=batch_size, verbose=0, rng=seed)
+    except FloatingPointError:
+        return None
+    scores = {}
+    for part, (X, y) in (("val", val), ("test", test)):
+        logits = model(X)
+        value = float(loss(y, logits))
+        scores[part + "_loss"] = value if math.isfinite(value) else math.inf
+        scores[part + "_accuracy"] = float(np.mean(np.argmax(logits, axis=1) == y))
+    return scores
+
+
+def tune_and_test(spaces, problem, trials=12, seeds=(1, 2, 3, 4, 5), epochs=20,
+                  batch_size=32, tune_seed=0, search_seed=0):
+    """Per optimizer: ``trials`` random settings of its space, each trained once (seed
+    ``tune_seed``) and judged by its final validation loss; the best one trained again
+    with each of ``seeds`` and scored on the test split. Every optimizer gets the same
+    budget and its own draws (from ``search_seed``).
+
+    Returns name -> dict: ``trials`` (the settings with their validation loss and
+    accuracy), ``chosen`` (the winning setting), ``test_loss``, ``test_accuracy``
+    (:class:`ddlopt.study.OverSeeds` over ``seeds``)."""
+    seeds = _seed_list(seeds)
+    if tune_seed in seeds:
+        raise ValueError(f"the tuning seed {tune_seed} must not be one of the test seeds")
+    results = {}
+    with _one_blas_thread():
+        for index, (name, (factory, space)) in enumerate(spaces.items()):
+            rng = np.random.default_rng([search_seed, index])
+            tried = []
+            for setting in sample_trials(space, trials, rng):
+                scores = _run(factory, setting, problem, tune_seed, epochs, batch_size)
+                if scores is None:
+                    scores = {"val_loss": math.inf, "val_accuracy": 0.0}
+                tried.append({**setting, "val_loss": scores["val_loss"],
+                              "val_accuracy": scores["val_accuracy"]})
+            chosen = min(tried, key=lambda t: t["val_loss"])
+            setting = {k: chosen[k] for k in space}
+            final = over_seeds(lambda seed: _test_scores(factory, setting, problem, seed,
+                                                         epochs, batch_size), seeds)
+            results[name] = {"trials": tried, "chosen": setting, **final}
+    return results
+
+
+def _test_scores(factory, setting, problem, seed, epochs, batch_size):
+    scores = _run(factory, setting, problem, seed, epochs, batch_size)
+    if scores is None:
+        return {"test_loss": math.inf, "test_accuracy": 0.0}
+    return {"test_loss": scores["test_loss"], "test_accuracy": scores["test_accuracy"]}
+
+
+def train_monitored(model, loss, optimizer, X, y, epochs=5, batch_size=32, rng=0):
+    """Train ``model`` (a Sequential of Dense layers) by hand and record, at every step and
+    for each layer's weight matrix W, the gradient norm ||g|| and the update-to-weight ratio
+    ||ΔW|| / ||W|| (Frobenius norms). Returns a dict with arrays of shape (steps, layers):
+    ``grad_norm`` and ``update_ratio``, and ``loss`` (steps,)."""
+    weights = [layer.W for layer in model.layers if hasattr(layer, "W")]
+    grad_norm, update_ratio, values = [], [], []
+    generator = np.random.default_rng(rng)
+    for _ in range(epochs):
+        for X_batch, y_batch in data.batches(X, y, batch_size, rng=generator):
+            logits = model(X_batch)
+            values.append(float(loss(y_batch, logits)))
+            optimizer.zero_grad()
+            model.backward(loss.gradient(y_batch, logits))
+            before = [w.data.copy() for w in weights]
+            grad_norm.append([np.linalg.norm(w.grad) for w in weights])
+            optimizer.step()
+            update_ratio.append([np.linalg.norm(w.data - b) / np.linalg.norm(b)
+                                 for w, b in zip(weights, before)])
+    return {"grad_norm": np.array(grad_norm), "update_ratio": np.array(update_ratio),
+            "loss": np.array(values)}
+
+
+def softmax_twice_floor(classes):
+    """The smallest cross-entropy reachable when probabilities (already a softmax) are fed
+    to a loss that applies the softmax again: the best output is one-hot, whose second
+    softmax gives the target e / (e + K - 1), so the floor is log(1 + (K - 1) / e)."""
+    if not isinstance(classes, int) or classes < 2:
+        raise ValueError(f"classes must be an integer of at least 2, got {classes!r}")
+    return math.log1p((classes - 1) / math.e)
+
+
+def scaler_update(scale, growth_tracker, found_inf, growth_factor=2.0, backoff_factor=0.5,
+                  growth_interval=2000):
+    """One update of a dynamic loss scale, as torch's GradScaler.update does it
+    (``torch._amp_update_scale_``): after a step whose gradients held an inf or NaN (the
+    step was skipped) multiply the scale by ``backoff_factor`` and reset the count of good
+    steps; otherwise count the step, and after ``growth_interval`` good steps in a row
+    multiply the scale by ``growth_factor`` and reset the count. Returns
+    ``(scale, growth_tracker)``."""
+    if not scale > 0:
+        raise ValueError(f"scale must be positive, got {scale!r}")
+    if found_inf:
+        return scale * backoff_factor, 0
+    growth_tracker += 1
+    if growth_tracker == growth_interval:
+        return scale * growth_factor, 0
+    return scale, growth_tracker
