@@ -12,7 +12,7 @@ from conftest import ROOT
 def test_the_comparison_script_prints_its_tables_and_writes_every_trial(tmp_path):
     out = tmp_path / "results.json"
     result = subprocess.run([sys.executable, "-m", "benchmarks.compare", "--epochs", "1",
-                             "--trials", "2", "--seeds", "2", "--n-train", "100",
+                             "--trials", "2", "--seeds", "2", "--tune-seeds", "1", "--n-train", "100",
                              "--out", str(out)], cwd=ROOT, capture_output=True, text=True,
                             timeout=300, check=True)
     lines = result.stdout.splitlines()

@@ -40,7 +40,10 @@ def test_tune_and_test_chooses_the_trial_with_the_lowest_validation_loss():
         best = min(r["trials"], key=lambda t: t["val_loss"])
         assert r["chosen"] == {k: best[k] for k in r["chosen"]}
         assert len(r["test_accuracy"].values) == 2 and 0 < r["test_accuracy"].mean <= 1
-    with pytest.raises(ValueError, match="tuning seed"):
+    two = ch09.tune_and_test(spaces, ch09.small_digits(100), trials=3, seeds=(2, 3),
+                             epochs=1, tune_seeds=(0, 1))
+    assert two["SGD"]["trials"][0]["val_loss"] != result["SGD"]["trials"][0]["val_loss"]
+    with pytest.raises(ValueError, match="tuning seeds"):
         ch09.tune_and_test(spaces, ch09.small_digits(100), trials=1, seeds=(0, 1), epochs=1)
 
 

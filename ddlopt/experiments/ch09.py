@@ -12,40 +12,40 @@ the overfit-one-batch check exposes, GradScaler's update of the loss scale).
 """
 
 import math
-from functools import partial
-
 import numpy as np
 
 from .. import data, losses, optim
 from ..nn import Dense, Sequential
 from ..study import Problem, _one_blas_thread, _seed_list, over_seeds
 
-__all__ = ["SPACES", "small_digits", "sample_trials", "tune_and_test", "train_monitored",
+__all__ = ["RANGES", "SPACES", "small_digits", "sample_trials", "tune_and_test", "train_monitored",
            "softmax_twice_floor", "scaler_update"]
 
 
-def _log_uniform(low, high):
-    return lambda rng: float(10 ** rng.uniform(math.log10(low), math.log10(high)))
-
-
-def _one_minus_log_uniform(low, high):
-    """A momentum-like coefficient β with 1 - β log-uniform in [low, high]: (0.01, 1)
-    gives β from 0 (no momentum: the space contains plain SGD) to 0.99."""
-    return lambda rng: float(1 - 10 ** rng.uniform(math.log10(low), math.log10(high)))
-
-
-# Each optimizer: (factory, {hyperparameter: sampler}); the learning rate and one more,
-# each drawn on a log scale (1 - β for the momentum coefficients).
-SPACES = {
-    "SGD": (optim.SGD, {"lr": _log_uniform(1e-2, 3.0),
-                        "weight_decay": _log_uniform(1e-5, 1e-1)}),
-    "momentum": (partial(optim.SGD, nesterov=False),
-                 {"lr": _log_uniform(1e-3, 1.0), "momentum": _one_minus_log_uniform(1e-2, 1.0)}),
-    "Adam": (optim.Adam, {"lr": _log_uniform(1e-4, 1e-1),
-                          "beta1": _one_minus_log_uniform(1e-2, 1.0)}),
-    "AdamW": (optim.AdamW, {"lr": _log_uniform(1e-4, 1e-1),
-                            "weight_decay": _log_uniform(1e-4, 1.0)}),
+# Each optimizer: its factory and the ranges of the learning rate and one more
+# hyperparameter, each drawn on a log scale; for a momentum coefficient β (momentum,
+# Adam's β₁) the range is of β and 1 - β is drawn on a log scale, so that β runs from 0
+# (no momentum: the space contains plain SGD) to 0.99 with as many draws near 0.9 as near 0.
+RANGES = {
+    "SGD": (optim.SGD, {"lr": (1e-2, 3.0), "weight_decay": (1e-5, 1e-1)}),
+    "momentum": (optim.SGD, {"lr": (1e-3, 1.0), "momentum": (0.0, 0.99)}),
+    "Adam": (optim.Adam, {"lr": (1e-4, 1e-1), "beta1": (0.0, 0.99)}),
+    "AdamW": (optim.AdamW, {"lr": (1e-4, 1e-1), "weight_decay": (1e-4, 1.0)}),
 }
+_MOMENTA = ("momentum", "beta1")
+
+
+def _sampler(name, low, high):
+    """Draw ``name`` from [low, high]: log-uniform, or 1 - β log-uniform for a momentum."""
+    if name in _MOMENTA:
+        lo, hi = math.log10(1 - high), math.log10(1 - low)
+        return lambda rng: float(1 - 10 ** rng.uniform(lo, hi))
+    lo, hi = math.log10(low), math.log10(high)
+    return lambda rng: float(10 ** rng.uniform(lo, hi))
+
+
+SPACES = {name: (factory, {hp: _sampler(hp, *bounds) for hp, bounds in ranges.items()})
+          for name, (factory, ranges) in RANGES.items()}
 
 
 def small_digits(n_train=300, hidden=(64,), val_size=0.2, test_size=0.2):
@@ -103,29 +103,32 @@ def _run(factory, setting, problem, seed, epochs, batch_size):
 
 
 def tune_and_test(spaces, problem, trials=12, seeds=(1, 2, 3, 4, 5), epochs=20,
-                  batch_size=32, tune_seed=0, search_seed=0):
-    """Per optimizer: ``trials`` random settings of its space, each trained once (seed
-    ``tune_seed``) and judged by its final validation loss; the best one trained again
-    with each of ``seeds`` and scored on the test split. Every optimizer gets the same
-    budget and its own draws (from ``search_seed``).
+                  batch_size=32, tune_seeds=(0,), search_seed=0):
+    """Per optimizer: ``trials`` random settings of its space, each trained once per seed
+    of ``tune_seeds`` and judged by its final validation loss (the mean over those seeds;
+    a diverged run counts as infinite); the best one trained again with each of ``seeds``
+    and scored on the test split. Every optimizer gets the same budget and its own draws
+    (from ``search_seed``).
 
     Returns name -> dict: ``trials`` (the settings with their validation loss and
     accuracy), ``chosen`` (the winning setting), ``test_loss``, ``test_accuracy``
     (:class:`ddlopt.study.OverSeeds` over ``seeds``)."""
-    seeds = _seed_list(seeds)
-    if tune_seed in seeds:
-        raise ValueError(f"the tuning seed {tune_seed} must not be one of the test seeds")
+    seeds, tune_seeds = _seed_list(seeds), _seed_list(tune_seeds)
+    if set(tune_seeds) & set(seeds):
+        raise ValueError(f"the tuning seeds {tune_seeds} must not be test seeds {seeds}")
     results = {}
     with _one_blas_thread():
         for index, (name, (factory, space)) in enumerate(spaces.items()):
             rng = np.random.default_rng([search_seed, index])
             tried = []
             for setting in sample_trials(space, trials, rng):
-                scores = _run(factory, setting, problem, tune_seed, epochs, batch_size)
-                if scores is None:
-                    scores = {"val_loss": math.inf, "val_accuracy": 0.0}
-                tried.append({**setting, "val_loss": scores["val_loss"],
-                              "val_accuracy": scores["val_accuracy"]})
+                runs = [_run(factory, setting, problem, seed, epochs, batch_size)
+                        for seed in tune_seeds]
+                runs = [r or {"val_loss": math.inf, "val_accuracy": 0.0} for r in runs]
+                tried.append({**setting,
+                              "val_loss": float(np.mean([r["val_loss"] for r in runs])),
+                              "val_accuracy": float(np.mean([r["val_accuracy"]
+                                                             for r in runs]))})
             chosen = min(tried, key=lambda t: t["val_loss"])
             setting = {k: chosen[k] for k in space}
             final = over_seeds(lambda seed: _test_scores(factory, setting, problem, seed,
