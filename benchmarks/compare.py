@@ -13,6 +13,7 @@ JSON. Results are deterministic given the seeds; the wall time is for reading on
 
 import argparse
 import datetime
+import inspect
 import json
 import platform
 import time
@@ -20,7 +21,7 @@ import time
 import numpy as np
 
 import ddlopt
-from ddlopt.experiments.ch09 import SPACES, small_digits, tune_and_test
+from ddlopt.experiments.ch09 import full_study
 
 
 def table(results):
@@ -32,23 +33,22 @@ def table(results):
 
 
 def main():
+    defaults = {k: v.default for k, v in inspect.signature(full_study).parameters.items()}
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=48)
-    parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--tune-seeds", type=int, default=2)
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--n-train", type=int, nargs="+", default=[300, 1078])
+    parser.add_argument("--trials", type=int, default=defaults["trials"])
+    parser.add_argument("--tune-seeds", type=int, default=defaults["tune_seeds"])
+    parser.add_argument("--seeds", type=int, default=defaults["test_seeds"])
+    parser.add_argument("--epochs", type=int, default=defaults["epochs"])
+    parser.add_argument("--n-train", type=int, nargs="+", default=list(defaults["n_train"]))
     parser.add_argument("--out", default="benchmarks/compare_results.json")
     args = parser.parse_args()
 
-    tune_seeds = list(range(args.tune_seeds))   # 0, 1: never test seeds
+    tune_seeds = list(range(args.tune_seeds))
     seeds = list(range(args.tune_seeds, args.tune_seeds + args.seeds))
     start = time.perf_counter()
-    runs = {}
-    for n_train in args.n_train:
-        results = tune_and_test(SPACES, small_digits(n_train), trials=args.trials,
-                                seeds=seeds, epochs=args.epochs, tune_seeds=tune_seeds)
-        runs[n_train] = results
+    runs = full_study(trials=args.trials, tune_seeds=args.tune_seeds, test_seeds=args.seeds,
+                      epochs=args.epochs, n_train=args.n_train)
+    for n_train, results in runs.items():
         print(f"## digits, {n_train} training images, MLP 64-64-10 (ReLU), batch 32, "
               f"{args.epochs} epochs, {args.trials} trials per optimizer (each run with "
               f"seeds {tune_seeds}), test seeds {seeds}")

@@ -18,7 +18,7 @@ from .. import data, losses, optim
 from ..nn import Dense, Sequential
 from ..study import Problem, _one_blas_thread, _seed_list, over_seeds
 
-__all__ = ["RANGES", "SPACES", "small_digits", "sample_trials", "tune_and_test", "train_monitored",
+__all__ = ["RANGES", "SPACES", "small_digits", "sample_trials", "tune_and_test", "full_study", "train_monitored",
            "softmax_twice_floor", "scaler_update"]
 
 
@@ -144,6 +144,17 @@ def _test_scores(factory, setting, problem, seed, epochs, batch_size):
     return {"test_loss": scores["test_loss"], "test_accuracy": scores["test_accuracy"]}
 
 
+def full_study(trials=48, tune_seeds=2, test_seeds=10, epochs=30, n_train=(300, 1078)):
+    """The study of ``python -m benchmarks.compare``: :func:`tune_and_test` on
+    ``small_digits(n)`` for each ``n`` of ``n_train``, each trial run with seeds
+    ``0 .. tune_seeds-1`` and the chosen settings with the next ``test_seeds`` seeds.
+    Returns ``n -> results``."""
+    tune = list(range(tune_seeds))
+    seeds = list(range(tune_seeds, tune_seeds + test_seeds))
+    return {n: tune_and_test(SPACES, small_digits(n), trials=trials, seeds=seeds,
+                             epochs=epochs, tune_seeds=tune) for n in n_train}
+
+
 def train_monitored(model, loss, optimizer, X, y, epochs=5, batch_size=32, rng=0):
     """Train ``model`` (a Sequential of Dense layers) by hand and record, at every step and
     for each layer's weight matrix W, the gradient norm ||g|| and the update-to-weight ratio
@@ -176,8 +187,8 @@ def softmax_twice_floor(classes):
     return math.log1p((classes - 1) / math.e)
 
 
-def scaler_update(scale, growth_tracker, found_inf, growth_factor=2.0, backoff_factor=0.5,
-                  growth_interval=2000):
+def scaler_update(scale, growth_tracker, found_inf, growth_factor=2.0,
+                  backoff_factor=0.5, growth_interval=2000):
     """One update of a dynamic loss scale, as torch's GradScaler.update does it
     (``torch._amp_update_scale_``): after a step whose gradients held an inf or NaN (the
     step was skipped) multiply the scale by ``backoff_factor`` and reset the count of good
