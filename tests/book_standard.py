@@ -33,7 +33,6 @@ PENDING = {
     "06_schedules",
     "07_initialization",
     "08_regularization",
-    "09_in_practice",
 }
 PENDING_REASON = "{} is in PENDING (tests/book_standard.py): not yet rewritten to the standard"
 
