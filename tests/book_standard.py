@@ -27,8 +27,6 @@ ROOT = Path(__file__).resolve().parent.parent
 PENDING = {
     "01_losses",
     "02_gradient_descent",
-    "03_momentum",
-    "04_adagrad_rmsprop",
     "05_adam",
     "06_schedules",
     "07_initialization",
@@ -70,6 +68,7 @@ ALT_ENV = {
     "OPENBLAS_NUM_THREADS": "1",
     "DDLOPT_AUDIT_FIGURES": "1",
     "PYTHONHASHSEED": "0",
+    "DDLOPT_BOOK": "1",  # interactive figures in the book's mode, as .ci/notebooks.py runs them
 }
 
 

@@ -20,6 +20,9 @@ def my_empty_function(*args, **kwargs):
 CALLS = {
     "loss": lambda f: check.loss(f, "binary_crossentropy", from_logits=True),
     "optimizer_step": lambda f: check.optimizer_step(f, "adam", lr=0.01),
+    "momentum_rate": lambda f: check.momentum_rate(f, nesterov=True),
+    "keras_rmsprop_step": lambda f: check.keras_rmsprop_step(f),
+    "full_adagrad_step": lambda f: check.full_adagrad_step(f),
     "schedule": lambda f: check.schedule(f, "CosineAnnealingLR", lr=0.1, T_max=30),
     "initializer": lambda f: check.initializer(f, "kaiming_normal", nonlinearity="relu"),
     "dropout": lambda f: check.dropout(f, p=0.3),
@@ -31,8 +34,8 @@ CALLS = {
     "newton_schulz": lambda f: check.newton_schulz(f),
 }
 # the checkers whose student function must return a value (optimizer_step's may update in place)
-NEEDS_A_VALUE = ["loss", "schedule", "initializer", "dropout", "clip_grad_norm", "step_bytes",
-                 "zero_memory", "block_table", "newton_schulz"]
+NEEDS_A_VALUE = ["loss", "momentum_rate", "schedule", "initializer", "dropout",
+                 "clip_grad_norm", "step_bytes", "zero_memory", "block_table", "newton_schulz"]
 
 NOT_WRITTEN = "✗ not written yet: fill in the body of my_function and run this cell again\n"
 
