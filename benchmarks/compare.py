@@ -60,7 +60,8 @@ def main():
           f"{platform.processor() or 'cpu'}, {datetime.date.today()}, {minutes:.1f} min")
 
     dump = {"date": str(datetime.date.today()), "machine": platform.machine(),
-            "wall_minutes": round(minutes, 1), "trials": args.trials, "seeds": seeds, "tune_seeds": tune_seeds,
+            "wall_minutes": round(minutes, 1), "trials": args.trials, "seeds": seeds,
+            "tune_seeds": tune_seeds,
             "epochs": args.epochs, "results": {
                 str(n): {name: {"chosen": r["chosen"], "trials": r["trials"],
                                 "test_loss": list(r["test_loss"].values),

@@ -27,6 +27,7 @@ CALLS = {
     "initializer": lambda f: check.initializer(f, "kaiming_normal", nonlinearity="relu"),
     "dropout": lambda f: check.dropout(f, p=0.3),
     "clip_grad_norm": lambda f: check.clip_grad_norm(f),
+    "scaler_update": lambda f: check.scaler_update(f),
     "step_bytes": lambda f: check.step_bytes(f, "adamw", amsgrad=True),
     "zero_memory": lambda f: check.zero_memory(f),
     "block_table": lambda f: check.block_table(f),
@@ -35,7 +36,8 @@ CALLS = {
 }
 # the checkers whose student function must return a value (optimizer_step's may update in place)
 NEEDS_A_VALUE = ["loss", "momentum_rate", "schedule", "initializer", "dropout",
-                 "clip_grad_norm", "step_bytes", "zero_memory", "block_table", "newton_schulz"]
+                 "clip_grad_norm", "scaler_update", "step_bytes", "zero_memory",
+                 "block_table", "newton_schulz"]
 
 NOT_WRITTEN = "✗ not written yet: fill in the body of my_function and run this cell again\n"
 

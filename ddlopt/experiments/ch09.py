@@ -18,8 +18,8 @@ from .. import data, losses, optim
 from ..nn import Dense, Sequential
 from ..study import Problem, _one_blas_thread, _seed_list, over_seeds
 
-__all__ = ["RANGES", "SPACES", "small_digits", "sample_trials", "tune_and_test", "full_study", "train_monitored",
-           "softmax_twice_floor", "scaler_update"]
+__all__ = ["RANGES", "SPACES", "small_digits", "sample_trials", "tune_and_test",
+           "full_study", "train_monitored", "softmax_twice_floor", "scaler_update"]
 
 
 # Each optimizer: its factory and the ranges of the learning rate and one more
