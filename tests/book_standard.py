@@ -25,7 +25,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # The chapter notebooks (stems) that do not meet the standard yet. Remove yours when it does.
 PENDING = {
-    "01_losses",
     "02_gradient_descent",
     "05_adam",
     "06_schedules",

@@ -19,6 +19,7 @@ def my_empty_function(*args, **kwargs):
 # checker -> how a notebook calls it on a student's function; every public checker is here
 CALLS = {
     "loss": lambda f: check.loss(f, "binary_crossentropy", from_logits=True),
+    "class_weights": lambda f: check.class_weights(f),
     "optimizer_step": lambda f: check.optimizer_step(f, "adam", lr=0.01),
     "momentum_rate": lambda f: check.momentum_rate(f, nesterov=True),
     "keras_rmsprop_step": lambda f: check.keras_rmsprop_step(f),
@@ -35,8 +36,8 @@ CALLS = {
     "newton_schulz": lambda f: check.newton_schulz(f),
 }
 # the checkers whose student function must return a value (optimizer_step's may update in place)
-NEEDS_A_VALUE = ["loss", "momentum_rate", "schedule", "initializer", "dropout",
-                 "clip_grad_norm", "scaler_update", "step_bytes", "zero_memory",
+NEEDS_A_VALUE = ["loss", "class_weights", "momentum_rate", "schedule", "initializer",
+                 "dropout", "clip_grad_norm", "scaler_update", "step_bytes", "zero_memory",
                  "block_table", "newton_schulz"]
 
 NOT_WRITTEN = "✗ not written yet: fill in the body of my_function and run this cell again\n"
