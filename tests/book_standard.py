@@ -26,7 +26,6 @@ ROOT = Path(__file__).resolve().parent.parent
 # The chapter notebooks (stems) that do not meet the standard yet. Remove yours when it does.
 PENDING = {
     "06_schedules",
-    "09_in_practice",
 }
 PENDING_REASON = "{} is in PENDING (tests/book_standard.py): not yet rewritten to the standard"
 

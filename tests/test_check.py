@@ -30,6 +30,7 @@ CALLS = {
     "initializer": lambda f: check.initializer(f, "kaiming_normal", nonlinearity="relu"),
     "dropout": lambda f: check.dropout(f, p=0.3),
     "clip_grad_norm": lambda f: check.clip_grad_norm(f),
+    "scaler_update": lambda f: check.scaler_update(f),
     "step_bytes": lambda f: check.step_bytes(f, "adamw", amsgrad=True),
     "shift_images": lambda f: check.shift_images(f),
     "max_norm": lambda f: check.max_norm(f),
@@ -41,9 +42,9 @@ CALLS = {
 }
 # the checkers whose student function must return a value (optimizer_step's may update in place)
 NEEDS_A_VALUE = ["loss", "class_weights", "largest_curvature", "newton", "momentum_rate",
-                 "schedule", "initializer", "dropout", "clip_grad_norm", "step_bytes",
-                 "shift_images", "max_norm", "zero_memory", "block_table", "newton_schulz",
-                 "batchnorm"]
+                 "schedule", "initializer", "dropout", "clip_grad_norm", "scaler_update",
+                 "step_bytes", "shift_images", "max_norm", "zero_memory", "block_table",
+                 "newton_schulz", "batchnorm"]
 
 NOT_WRITTEN = "✗ not written yet: fill in the body of my_function and run this cell again\n"
 
