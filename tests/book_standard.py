@@ -556,11 +556,12 @@ def library_defaults():
 
     values = set()
     for info in pkgutil.walk_packages(ddlopt.__path__, "ddlopt."):
-        if info.name.startswith(("ddlopt.torch", "ddlopt.plot")):  # torch, matplotlib
-            continue
+        if info.name.startswith(("ddlopt.torch", "ddlopt.plot", "ddlopt.interactive")):
+            continue  # torch, matplotlib, plotly: layout numbers, not hyperparameters
         module = importlib.import_module(info.name)
-        for obj in vars(module).values():
-            if not (callable(obj) and getattr(obj, "__module__", "").startswith("ddlopt")):
+        for name, obj in vars(module).items():
+            if name.startswith("_") or not (
+                    callable(obj) and getattr(obj, "__module__", "").startswith("ddlopt")):
                 continue
             try:
                 parameters = inspect.signature(obj).parameters.values()

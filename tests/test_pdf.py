@@ -298,7 +298,8 @@ def hooks_book(path):
     from ddlopt.plot import interactive_bundle
 
     (path / "book").mkdir(parents=True)
-    shutil.copytree(ROOT / "book" / "_ext", path / "book" / "_ext")
+    for folder in ["_ext", "_static"]:
+        shutil.copytree(ROOT / "book" / folder, path / "book" / folder)
     for name in ["references.bib", "favicon.svg"]:
         shutil.copy(ROOT / "book" / name, path / "book" / name)
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
