@@ -30,7 +30,6 @@ PENDING = {
     "03_momentum",
     "04_adagrad_rmsprop",
     "05_adam",
-    "06_schedules",
     "07_initialization",
     "08_regularization",
     "09_in_practice",
