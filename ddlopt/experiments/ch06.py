@@ -89,7 +89,7 @@ def _wsd(optimizer, T):
 
 SCHEDULES = {
     "constant": lambda o, T: schedules.LambdaLR(o, lambda t: 1.0),
-    "step": lambda o, T: schedules.StepLR(o, step_size=max(T // 3, 1), gamma=0.3),
+    "step": lambda o, T: schedules.StepLR(o, step_size=math.ceil(T / 3), gamma=0.3),
     "exponential": lambda o, T: schedules.ExponentialLR(o, gamma=0.01 ** (1 / T)),
     "time-based": lambda o, T: schedules.InverseTimeDecay(o, decay_steps=T,
                                                           decay_rate=9.0),
