@@ -87,6 +87,13 @@ def _wsd(optimizer, T):
         (t + 1) / warmup, 1.0, max(T - t, 0) / decay))
 
 
+def _triangular(optimizer, T):
+    """Smith's cyclical rate: triangles between η0/10 and η0, two cycles over T."""
+    half = max(T // 4, 1)
+    return schedules.LambdaLR(optimizer, lambda t: 0.1 + 0.9 * abs(
+        ((t + half) % (2 * half)) / half - 1))
+
+
 SCHEDULES = {
     "constant": lambda o, T: schedules.LambdaLR(o, lambda t: 1.0),
     "step": lambda o, T: schedules.StepLR(o, step_size=math.ceil(T / 3), gamma=0.3),
@@ -99,6 +106,7 @@ SCHEDULES = {
         o, max_lr=o.param_groups[0]["lr"], total_steps=T),
     "cosine restarts": lambda o, T: schedules.CosineAnnealingWarmRestarts(
         o, T_0=math.ceil(T / 3)),  # three cycles, the last one ending low
+    "cyclical": _triangular,
     "inverse sqrt": _inverse_sqrt,
     "warm-up-stable-decay": _wsd,
 }
