@@ -70,6 +70,7 @@ ALT_ENV = {
     "OPENBLAS_NUM_THREADS": "1",
     "DDLOPT_AUDIT_FIGURES": "1",
     "PYTHONHASHSEED": "0",
+    "DDLOPT_BOOK": "1",  # the book's run (as tests/book_mode.py), even under -o addopts=""
 }
 
 
