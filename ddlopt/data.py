@@ -10,8 +10,8 @@ import numpy as np
 
 from ._checks import check_count
 
-__all__ = ["load", "splits", "Splits", "split", "standardize", "batches", "linear_regression",
-           "two_moons", "spirals", "DATASETS"]
+__all__ = ["load", "splits", "Splits", "split", "standardize", "batches", "shift_images",
+           "linear_regression", "two_moons", "spirals", "DATASETS"]
 
 # name -> (scikit-learn loader, task)
 DATASETS = {
@@ -117,6 +117,49 @@ def batches(X, y, batch_size=32, shuffle=True, rng=None):
     for start in range(0, len(X), batch_size):
         index = order[start:start + batch_size]
         yield X[index], y[index]
+
+
+def shift_images(X, dy, dx, shape=(8, 8)):
+    """Images moved by ``dy`` rows (down when positive) and ``dx`` columns (right when
+    positive); the pixels that come in are 0 (the digits' background), those pushed over
+    the edge are lost. Data augmentation for the digits: a digit moved by a pixel is still
+    the same digit.
+
+    ``X``: images of ``shape`` (height, width), as rows of height * width pixels (n, h*w),
+    as the data sets hold them, or as an (n, h, w) array; the result has X's shape.
+    ``dy``, ``dx``: integers, or one integer per image (arrays of length n), each smaller
+    than the image in its direction.
+    """
+    X = np.asarray(X)
+    if X.dtype.kind not in "iuf":
+        raise TypeError(f"X must hold pixel values (numbers), got dtype {X.dtype}")
+    if (not isinstance(shape, tuple) or len(shape) != 2
+            or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1
+                   for s in shape)):
+        raise ValueError(f"shape must be (height, width), two positive integers; got {shape!r}")
+    height, width = shape
+    if X.ndim == 2 and X.shape[1] == height * width or X.ndim == 3 and X.shape[1:] == shape:
+        images = X.reshape(len(X), height, width)
+    else:
+        raise ValueError(f"X must have shape (n, {height * width}) or (n, {height}, {width}) for "
+                         f"images of shape {shape}, got {X.shape}")
+    offsets = []
+    for name, d, size in (("dy", dy, height), ("dx", dx, width)):
+        d = np.asarray(d)
+        if d.dtype.kind not in "iu" or d.ndim > 1 or d.ndim == 1 and len(d) != len(X):
+            raise ValueError(f"{name} must be an integer or {len(X)} integers (one an image), "
+                             f"got {d!r}")
+        if np.any(np.abs(d) >= size):
+            raise ValueError(f"{name} must be smaller than the image ({size} pixels) in size, "
+                             f"got {d.flat[np.argmax(np.abs(d))]}")
+        offsets.append(np.broadcast_to(d, (len(X),)))
+    dy, dx = offsets
+    out = np.zeros_like(images)
+    for oy, ox in set(zip(dy.tolist(), dx.tolist())):  # one slice assignment per offset
+        chosen = (dy == oy) & (dx == ox)
+        out[chosen, max(oy, 0):height + min(oy, 0), max(ox, 0):width + min(ox, 0)] = \
+            images[chosen, max(-oy, 0):height + min(-oy, 0), max(-ox, 0):width + min(-ox, 0)]
+    return out.reshape(X.shape)
 
 
 def linear_regression(n=100, n_features=1, noise=0.5, rng=None):

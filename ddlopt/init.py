@@ -115,8 +115,8 @@ def calculate_fan_in_and_fan_out(shape):
     """
     shape = _shape(shape)
     if len(shape) < 2:
-        raise ValueError(f"fan in and fan out need a shape with at least 2 dimensions, got "
-                         f"shape {shape}")
+        raise ValueError(f"fan in and fan out need a shape with at least 2 "
+                         f"dimensions, got shape {shape}")
     receptive_field = math.prod(shape[2:])
     return shape[1] * receptive_field, shape[0] * receptive_field
 
@@ -163,7 +163,8 @@ def xavier_normal_std(fan_in, fan_out, gain=1.0):
     return gain * math.sqrt(2.0 / (fan_in + fan_out))
 
 
-def kaiming_std(fan_in, fan_out, a=0, mode="fan_in", nonlinearity="leaky_relu"):
+def kaiming_std(fan_in, fan_out, a=0, mode="fan_in",
+                nonlinearity="leaky_relu"):
     r""":math:`\sigma = g/\sqrt{n_\text{mode}}` with :math:`g` = ``calculate_gain(nonlinearity, a)``
     (He et al. 2015, eq. 10 for ``fan_in``, eq. 14 for ``fan_out``)."""
     fan = _fan_for_mode(fan_in, fan_out, mode)
@@ -205,7 +206,8 @@ def kaiming_uniform(shape, a=0, mode="fan_in", nonlinearity="leaky_relu", *, fan
     return _random.generator(rng).uniform(-bound, bound, _shape(shape))
 
 
-def kaiming_normal(shape, a=0, mode="fan_in", nonlinearity="leaky_relu", *, fans=None, rng=None):
+def kaiming_normal(shape, a=0, mode="fan_in", nonlinearity="leaky_relu", *,
+                   fans=None, rng=None):
     r"""He normal: :math:`w \sim N(0, \sigma^2)`, :math:`\sigma = g/\sqrt{n_\text{mode}}`."""
     fan_in, fan_out = _fans(shape, fans)
     std = kaiming_std(fan_in, fan_out, a, mode, nonlinearity)

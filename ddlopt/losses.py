@@ -10,6 +10,13 @@ probability inputs are clipped to ``[EPSILON, 1 - EPSILON]`` as Keras clips them
 agree with ``torch.nn.functional`` and gradients with torch autograd (the tests prove it in
 float64). Everything is computed in float64.
 
+Two options of Keras's loss objects are here too. ``label_smoothing=alpha`` (the cross-
+entropies) trains on ``y (1 - alpha) + alpha / K`` instead of the targets ``y``, with ``K``
+the number of classes (2 for the binary loss), as Keras and torch's ``label_smoothing`` do.
+``L(y_true, y_pred, sample_weight=w)`` weights each sample's loss and divides by the number
+of samples, as Keras does (``fit(class_weight=...)`` passes ``w_i = class_weight[y_i]``);
+torch's ``CrossEntropyLoss(weight=...)`` divides by the sum of the weights instead.
+
 =================================  ==================  ======================================
 class                              Keras name          PyTorch
 =================================  ==================  ======================================
@@ -106,6 +113,25 @@ def _check_bool(value, name):
     return bool(value)
 
 
+def _check_smoothing(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"label_smoothing must be a number in [0, 1], got {value!r}")
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"label_smoothing must be in [0, 1], got {value}")
+    return float(value)
+
+
+def _sample_weight(weight, shape):
+    """``weight`` as a float64 array of the samples' shape, non-negative and finite."""
+    weight = _as_array(weight, "sample_weight")
+    if weight.shape != shape:
+        raise ValueError(f"sample_weight has shape {weight.shape} but there are {shape} "
+                         f"samples; give one weight a sample, shape {shape}")
+    if weight.min() < 0:
+        raise ValueError(f"sample_weight must be non-negative, found {weight.min():g}")
+    return weight
+
+
 # ----------------------------------------------------------------------------------------
 # The losses
 # ----------------------------------------------------------------------------------------
@@ -121,9 +147,14 @@ class Loss:
     def __init__(self):
         pass
 
-    def __call__(self, y_true, y_pred):
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        """The mean loss, a float. ``sample_weight`` (one non-negative number a sample, or
+        None): the mean of ``w_i * loss_i`` over the samples, Keras's weighted loss."""
         y_true, y_pred = self._check(y_true, y_pred)
-        return float(self._value(y_true, y_pred))
+        if sample_weight is None:
+            return float(self._value(y_true, y_pred))
+        weight = _sample_weight(sample_weight, self._sample_shape(y_pred))
+        return float(np.mean(weight * self._sample_losses(y_true, y_pred)))
 
     def per_sample(self, y_true, y_pred):
         """The loss of each sample: the mean over the last axis, as Keras's loss functions
@@ -134,10 +165,23 @@ class Loss:
     def _value(self, y, p):
         return np.mean(self._elements(y, p))
 
-    def gradient(self, y_true, y_pred):
-        """d(mean loss) / d(y_pred): an array with y_pred's shape."""
+    # A sample is a row (every axis but the last); a 1-D y_pred holds one value a sample.
+    def _sample_shape(self, p):
+        return p.shape[:-1] if p.ndim > 1 else p.shape
+
+    def _sample_losses(self, y, p):
+        elements = self._elements(y, p)
+        return np.mean(elements, axis=-1) if p.ndim > 1 else elements
+
+    def gradient(self, y_true, y_pred, sample_weight=None):
+        """d(mean loss) / d(y_pred): an array with y_pred's shape. With ``sample_weight``
+        the derivative of the weighted loss: each sample's row times its weight."""
         y_true, y_pred = self._check(y_true, y_pred)
-        return self._gradient(y_true, y_pred)
+        grad = self._gradient(y_true, y_pred)
+        if sample_weight is None:
+            return grad
+        weight = _sample_weight(sample_weight, self._sample_shape(y_pred))
+        return grad * weight.reshape(weight.shape + (1,) * (grad.ndim - weight.ndim))
 
     def _check(self, y_true, y_pred):
         y_true, y_pred = _as_array(y_true, "y_true"), _as_array(y_pred, "y_pred")
@@ -215,24 +259,30 @@ class BinaryCrossentropy(Loss):
     :math:`\max(z, 0) - zy + \log(1 + e^{-|z|})`, finite for any finite logit; the gradient
     is :math:`(\sigma(z) - y)/n`.
 
-    ``y_true`` holds labels (or soft labels) in [0, 1].
+    ``y_true`` holds labels (or soft labels) in [0, 1]. ``label_smoothing=alpha`` replaces
+    them by ``y (1 - alpha) + alpha / 2``, as Keras does.
     """
 
     name = "binary_crossentropy"
 
-    def __init__(self, from_logits=False):
+    def __init__(self, from_logits=False, label_smoothing=0.0):
         self.from_logits = _check_bool(from_logits, "from_logits")
+        self.label_smoothing = _check_smoothing(label_smoothing)
         self.torch_name = "nn.BCEWithLogitsLoss" if self.from_logits else "nn.BCELoss"
 
     def _config(self):
-        return {"from_logits": self.from_logits}
+        config = {"from_logits": self.from_logits}
+        if self.label_smoothing:
+            config["label_smoothing"] = self.label_smoothing
+        return config
 
     def _check(self, y_true, y_pred):
         y_true, y_pred = super()._check(y_true, y_pred)
         _in_unit_interval(y_true, "y_true", "labels")
         if not self.from_logits:
             _in_unit_interval(y_pred, "y_pred", "probabilities", _LOGITS_HINT)
-        return y_true, y_pred
+        alpha = self.label_smoothing
+        return (y_true * (1.0 - alpha) + 0.5 * alpha if alpha else y_true), y_pred
 
     def _elements(self, y, p):
         if self.from_logits:
@@ -264,22 +314,39 @@ class CategoricalCrossentropy(Loss):
     clipped and 0 where it was. Each row must sum to 1 (within ``1e-4``): Keras silently
     divides a row by its sum, but a row that does not sum to 1 is almost always a
     forgotten softmax, so here it is an error.
+
+    ``label_smoothing=alpha`` trains on ``y (1 - alpha) + alpha / K`` for ``K`` classes,
+    as Keras and torch's ``CrossEntropyLoss(label_smoothing=alpha)`` do.
     """
 
     name = "categorical_crossentropy"
 
-    def __init__(self, from_logits=False):
+    def __init__(self, from_logits=False, label_smoothing=0.0):
         self.from_logits = _check_bool(from_logits, "from_logits")
+        self.label_smoothing = _check_smoothing(label_smoothing)
         self.torch_name = "nn.CrossEntropyLoss"
 
     def _config(self):
-        return {"from_logits": self.from_logits}
+        config = {"from_logits": self.from_logits}
+        if self.label_smoothing:
+            config["label_smoothing"] = self.label_smoothing
+        return config
+
+    def _smoothed(self, y):
+        alpha = self.label_smoothing
+        return y * (1.0 - alpha) + alpha / y.shape[-1] if alpha else y
+
+    def _sample_shape(self, p):
+        return p.shape[:-1]
+
+    def _sample_losses(self, y, p):
+        return -np.sum(y * self._log_probabilities(p), axis=-1)
 
     def _check(self, y_true, y_pred):
         y_true, y_pred = super()._check(y_true, y_pred)
         _in_unit_interval(y_true, "y_true", "one-hot or soft targets")
         self._check_pred(y_pred)
-        return y_true, y_pred
+        return self._smoothed(y_true), y_pred
 
     def _check_pred(self, y_pred):
         if self.from_logits:
@@ -300,8 +367,7 @@ class CategoricalCrossentropy(Loss):
     def per_sample(self, y_true, y_pred):
         """The loss of each sample (the sum over the classes), as Keras's
         ``categorical_crossentropy`` function returns it."""
-        y, p = self._check(y_true, y_pred)
-        return -np.sum(y * self._log_probabilities(p), axis=-1)
+        return self._sample_losses(*self._check(y_true, y_pred))
 
     def _gradient(self, y, p):
         n = p.size // p.shape[-1]  # the number of samples: every axis but the classes
@@ -317,13 +383,14 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
     ``y_true`` holds labels in ``0 .. C-1`` shaped like ``y_pred`` without its last axis
     (or with a last axis of 1, as Keras allows); ``y_pred`` holds probabilities or logits
     over the ``C`` classes. The result equals :class:`CategoricalCrossentropy` on
-    ``one_hot(y_true)``, which is how it is computed.
+    ``one_hot(y_true)``, which is how it is computed. ``label_smoothing`` is torch's
+    (``CrossEntropyLoss`` takes it with class indices; Keras's sparse loss has none).
     """
 
     name = "sparse_categorical_crossentropy"
 
-    def __init__(self, from_logits=False):
-        super().__init__(from_logits)
+    def __init__(self, from_logits=False, label_smoothing=0.0):
+        super().__init__(from_logits, label_smoothing)
         self.torch_name = "nn.CrossEntropyLoss" if self.from_logits else "nn.NLLLoss"
 
     def _check(self, y_true, y_pred):
@@ -345,7 +412,7 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
             )
         self._check_pred(y_pred)
         one_hot = np.eye(n_classes)[labels.astype(np.int64)]
-        return one_hot, y_pred
+        return self._smoothed(one_hot), y_pred
 
 
 # ----------------------------------------------------------------------------------------
@@ -367,17 +434,17 @@ def huber(y_true, y_pred, delta=1.0):
     return Huber(delta).per_sample(y_true, y_pred)
 
 
-def binary_crossentropy(y_true, y_pred, from_logits=False):
+def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
     """Keras's ``losses.binary_crossentropy``: the mean over the last axis, per sample, of
     the cross-entropy (probabilities clipped as Keras clips them; see
     :class:`BinaryCrossentropy`)."""
-    return BinaryCrossentropy(from_logits).per_sample(y_true, y_pred)
+    return BinaryCrossentropy(from_logits, label_smoothing).per_sample(y_true, y_pred)
 
 
-def categorical_crossentropy(y_true, y_pred, from_logits=False):
+def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
     """Keras's ``losses.categorical_crossentropy``, per sample (see
     :class:`CategoricalCrossentropy`)."""
-    return CategoricalCrossentropy(from_logits).per_sample(y_true, y_pred)
+    return CategoricalCrossentropy(from_logits, label_smoothing).per_sample(y_true, y_pred)
 
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):

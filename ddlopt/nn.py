@@ -12,10 +12,13 @@ gradients of its parameters to their ``.grad`` (``backward``). For a dense layer
     \frac{\partial L}{\partial b} = \sum_{\text{rows}} \frac{\partial L}{\partial z}, \quad
     \frac{\partial L}{\partial x} = \frac{\partial L}{\partial z} W^\top.
 
-``Dropout(p)`` zeroes a random fraction ``p`` of its inputs while training and is the
-identity otherwise; ``BatchNorm`` normalizes each feature by the batch's statistics while
-training and by running averages of them otherwise; ``LayerNorm`` normalizes each row by its
-own. ``fit`` trains in training mode, ``evaluate`` and ``predict`` run in inference mode
+``Activation(name)`` applies an activation on its own (so that a normalization layer can
+sit between a Dense layer's product and its nonlinearity); ``Dropout(p)`` zeroes a random
+fraction ``p`` of its inputs while training and is the identity otherwise, as is
+``RandomShift``, which moves each training image by a random pixel or so (data augmentation
+as a layer); ``BatchNorm`` normalizes each feature by the batch's statistics while training
+and by running averages of them otherwise; ``LayerNorm`` normalizes each row by its own.
+``fit`` trains in training mode, ``evaluate`` and ``predict`` run in inference mode
 (``model.train()`` / ``model.eval()`` switch by hand, as in PyTorch).
 
 ``Sequential`` chains layers and adds Keras's workflow::
@@ -39,8 +42,8 @@ from . import optim, regularization
 from ._checks import check_count
 from .params import Parameter
 
-__all__ = ["Dense", "Dropout", "BatchNorm", "LayerNorm", "Sequential", "History", "Callback",
-           "ACTIVATIONS"]
+__all__ = ["Dense", "Activation", "Dropout", "RandomShift", "BatchNorm", "LayerNorm",
+           "Sequential", "History", "Callback", "ACTIVATIONS"]
 
 
 # ----------------------------------------------------------------------------------------
@@ -74,11 +77,14 @@ class Dense:
     ``ACTIVATIONS`` or None (linear). ``rng`` draws the initial weights (default: ddlopt's
     generator, which ``ddlopt.set_seed`` seeds). ``kernel_regularizer`` (a
     ``ddlopt.regularization`` penalty such as ``L2(1e-4)``) adds its gradient to ``W``'s in
-    ``backward``; ``Sequential`` adds its value to the loss.
+    ``backward``; ``Sequential`` adds its value to the loss. ``kernel_constraint`` (a
+    function of ``W`` returning the array to put in its place, such as
+    ``ddlopt.regularization.MaxNorm(3.0)``) is applied by ``constrain()``, which
+    ``Sequential.train_on_batch`` calls after every optimizer step, as Keras does.
     """
 
     def __init__(self, in_features, out_features, activation=None, rng=None,
-                 init="glorot_uniform", kernel_regularizer=None):
+                 init="glorot_uniform", kernel_regularizer=None, kernel_constraint=None):
         check_count(in_features, "in_features")
         check_count(out_features, "out_features")
         activation = "linear" if activation is None else activation
@@ -92,6 +98,10 @@ class Dense:
                              f"(in_features, out_features), got {W.shape}")
         self.W = Parameter(W)
         self.kernel_regularizer = regularization.get(kernel_regularizer)
+        if kernel_constraint is not None and not callable(kernel_constraint):
+            raise TypeError(f"kernel_constraint must be a function of the weight (such as "
+                            f"MaxNorm(3.0)) or None, got {kernel_constraint!r}")
+        self.kernel_constraint = kernel_constraint
         self.b = Parameter(np.zeros(out_features))
 
     def forward(self, x, apply_activation=True):
@@ -115,12 +125,58 @@ class Dense:
     def parameters(self):
         return [self.W, self.b]
 
+    def constrain(self):
+        """Put ``kernel_constraint(W)`` in place of ``W`` (nothing without a constraint)."""
+        if self.kernel_constraint is not None:
+            constrained = np.asarray(self.kernel_constraint(self.W.data), dtype=np.float64)
+            if constrained.shape != self.W.data.shape:
+                raise ValueError(f"kernel_constraint returned shape {constrained.shape} for a "
+                                 f"weight of shape {self.W.data.shape}")
+            self.W.data[...] = constrained
+
     def regularization_loss(self):
         """The penalty's value on ``W`` (0 without a kernel_regularizer)."""
         return 0.0 if self.kernel_regularizer is None else self.kernel_regularizer(self.W.data)
 
     def __repr__(self):
         return f"Dense({self.in_features}, {self.out_features}, activation={self.activation!r})"
+
+
+class Activation:
+    """An activation as a layer of its own: ``phi(x)``, one of ``ACTIVATIONS``, with no
+    parameters. Keras's ``Activation("relu")``; torch's ``nn.ReLU()``, ``nn.Tanh()``, ...
+
+    What it is for: a normalization layer between a Dense layer's product and its
+    nonlinearity, as Ioffe and Szegedy place it,
+    ``Dense(n, m), BatchNorm(m), Activation("relu")`` (the Dense layer without activation).
+    Like ``Dense``, a last ``Activation("softmax")`` or ``("sigmoid")`` is folded into the
+    cross-entropy by ``compile``.
+    """
+
+    def __init__(self, activation):
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {activation!r}; known: {', '.join(ACTIVATIONS)}")
+        self.activation, self.training = activation, True
+
+    def forward(self, x, apply_activation=True):
+        x = np.asarray(x, dtype=np.float64)
+        self._z, self._activated = x, apply_activation
+        self._a = ACTIVATIONS[self.activation][0](x) if apply_activation else x
+        return self._a
+
+    def backward(self, grad_out):
+        if grad_out.shape != self._z.shape:
+            raise ValueError(f"{self} got grad_out of shape {grad_out.shape}; its last forward "
+                             f"returned {self._z.shape}")
+        if not self._activated:
+            return grad_out
+        return ACTIVATIONS[self.activation][1](self._z, self._a, grad_out)
+
+    def parameters(self):
+        return []
+
+    def __repr__(self):
+        return f"Activation({self.activation!r})"
 
 
 class Dropout:
@@ -147,7 +203,8 @@ class Dropout:
         if not self.training or self.p == 0:
             self._mask = None
             return x
-        keep = _random.generator(self.rng).random(x.shape) >= self.p  # P(keep) = 1 - p
+        rng = _random.generator(self.rng)
+        keep = rng.random(x.shape) >= self.p  # P(keep) = 1 - p
         # p = 1 drops everything (as torch does); otherwise scale the survivors up
         self._mask = keep / (1.0 - self.p) if self.p < 1 else np.zeros(x.shape)
         return x * self._mask
@@ -160,6 +217,62 @@ class Dropout:
 
     def __repr__(self):
         return f"Dropout(p={self.p})"
+
+
+class RandomShift:
+    r"""Data augmentation as a layer, as Keras does it: while training, each image of the
+    batch is moved by its own random offset, :math:`\Delta y` rows and :math:`\Delta x`
+    columns, each drawn uniformly from :math:`\{-s, \dots, s\}` (``max_shift`` s), the
+    pixels that come in set to 0 (``ddlopt.data.shift_images``); in inference mode it is
+    the identity. Every epoch thus sees new versions of the training images.
+
+    ``image_shape``: (height, width) of the images, which arrive as rows of height * width
+    pixels. ``rng`` draws the offsets (default: ddlopt's generator). ``backward`` moves the
+    gradient back by the opposite offsets (the transpose of a shift that fills with zeros).
+    Keras's nearest relative is ``RandomTranslation(s / height, s / width,
+    fill_mode="constant", interpolation="nearest")``; torchvision's is ``RandomAffine(0,
+    translate=...)``.
+    """
+
+    def __init__(self, image_shape=(8, 8), max_shift=1, rng=None):
+        if (not isinstance(image_shape, tuple) or len(image_shape) != 2
+                or any(not isinstance(s, numbers.Integral) or isinstance(s, bool) or s < 1
+                       for s in image_shape)):
+            raise ValueError(f"image_shape must be (height, width), two positive integers; got "
+                             f"{image_shape!r}")
+        if isinstance(max_shift, bool) or not isinstance(max_shift, numbers.Integral) \
+                or not 0 <= max_shift < min(image_shape):
+            raise ValueError(f"max_shift must be an integer from 0 to {min(image_shape) - 1}, "
+                             f"got {max_shift!r}")
+        self.image_shape, self.max_shift = tuple(int(s) for s in image_shape), int(max_shift)
+        self.rng = None if rng is None else _random.generator(rng)
+        self.training, self._offsets = True, None
+
+    # Sequential checks that neighbouring layers' widths agree with these
+    @property
+    def in_features(self):
+        return self.image_shape[0] * self.image_shape[1]
+
+    out_features = in_features
+
+    def forward(self, x):
+        if not self.training or self.max_shift == 0:
+            self._offsets = None
+            return x
+        s, rng = self.max_shift, _random.generator(self.rng)
+        self._offsets = rng.integers(-s, s + 1, size=(2, len(x)))  # (dy, dx) each
+        return data.shift_images(x, *self._offsets, shape=self.image_shape)
+
+    def backward(self, grad_out):
+        if self._offsets is None:
+            return grad_out
+        return data.shift_images(grad_out, *-self._offsets, shape=self.image_shape)
+
+    def parameters(self):
+        return []
+
+    def __repr__(self):
+        return f"RandomShift(image_shape={self.image_shape}, max_shift={self.max_shift})"
 
 
 # ----------------------------------------------------------------------------------------
@@ -570,7 +683,8 @@ class Sequential:
             raise ValueError(f"the loss has from_logits=True but the last layer applies "
                              f"{last!r}: use a linear last layer, or from_logits=False")
         self._fold = last in _FOLDED and isinstance(self.loss, _FOLDED[last]) and not from_logits
-        self._train_loss = type(self.loss)(from_logits=True) if self._fold else self.loss
+        self._train_loss = type(self.loss)(**{**self.loss._config(), "from_logits": True}) \
+            if self._fold else self.loss
         return self
 
     def _targets(self, y, outputs):
@@ -596,6 +710,9 @@ class Sequential:
             self.optimizer.zero_grad()
             self.backward(self._train_loss.gradient(y, out))
             self.optimizer.step()
+            for layer in self.layers:  # constraints act after the step (Keras's order)
+                if hasattr(layer, "constrain"):
+                    layer.constrain()
         return value, out
 
     def _metric_values(self, y, out):

@@ -8,7 +8,7 @@ window ``f.bounds = ((x_lo, x_hi), (y_lo, y_hi))`` and a usual starting point ``
 =====================  ====================================================  =============
 surface                f(x, y)                                                minimum
 =====================  ====================================================  =============
-Quadratic(kappa)       (x^2 + kappa y^2) / 2                                  (0, 0)
+Quadratic(kappa)       (x^2 + kappa y^2) / 2 (``angle=``: rotated)            (0, 0)
 Rosenbrock()           (1 - x)^2 + 100 (y - x^2)^2                            (1, 1)
 Beale()                (1.5 - x + xy)^2 + (2.25 - x + xy^2)^2                 (3, 0.5)
                        + (2.625 - x + xy^3)^2
@@ -57,34 +57,57 @@ class Surface:
 
 
 class Quadratic(Surface):
-    r"""An ill-conditioned bowl, :math:`f = \tfrac12(x^2 + \kappa y^2)`.
+    r"""An ill-conditioned bowl, :math:`f = \tfrac12(x^2 + \kappa y^2)`, optionally rotated.
 
     Its Hessian is diag(1, kappa): the largest curvature :math:`L = \kappa` (when
     :math:`\kappa \ge 1`) sets the largest stable learning rate :math:`2/L`, and the ratio of
     the largest to the smallest curvature is the condition number :math:`\kappa`.
+
+    ``angle`` (radians, default 0) turns the bowl about the origin: the Hessian becomes
+    :math:`H = R\,\mathrm{diag}(1, \kappa)\,R^\top`, with :math:`R` the rotation by ``angle``,
+    and :math:`f = \tfrac12 \theta^\top H \theta`. The curvatures are the same; only the axes
+    they lie along are no longer the coordinate axes (what per-coordinate methods cannot
+    undo, chapter 4).
     """
 
     min_value = 0.0
 
-    def __init__(self, condition_number=10.0):
+    def __init__(self, condition_number=10.0, angle=0.0):
         if isinstance(condition_number, bool) or not isinstance(condition_number, (int, float)):
             raise TypeError(f"condition_number must be a number, got {condition_number!r}")
         if not (np.isfinite(condition_number) and condition_number > 0):
             raise ValueError(f"condition_number must be positive and finite, got {condition_number}")
+        if isinstance(angle, bool) or not isinstance(angle, (int, float)) or not np.isfinite(angle):
+            raise ValueError(f"angle must be a finite number (radians), got {angle!r}")
         self.condition_number = float(condition_number)
+        self.angle = float(angle)
         self.minima = np.zeros((1, 2))
-        self.hessian = np.diag([1.0, self.condition_number])
+        if self.angle == 0.0:
+            self.hessian = np.diag([1.0, self.condition_number])
+        else:
+            c, s = np.cos(self.angle), np.sin(self.angle)
+            rotation = np.array([[c, -s], [s, c]])
+            self.hessian = rotation @ np.diag([1.0, self.condition_number]) @ rotation.T
+            self.hessian = (self.hessian + self.hessian.T) / 2  # exactly symmetric
         self.bounds = ((-2.0, 2.0), (-1.5, 1.5))
         self.start = np.array([-1.8, 1.0])
 
     def _value(self, x, y):
-        return 0.5 * (x**2 + self.condition_number * y**2)
+        if self.angle == 0.0:
+            return 0.5 * (x**2 + self.condition_number * y**2)
+        (a, b), (_, d) = self.hessian
+        return 0.5 * (a * x**2 + 2 * b * x * y + d * y**2)
 
     def _gradient(self, x, y):
-        return x, self.condition_number * y
+        if self.angle == 0.0:
+            return x, self.condition_number * y
+        (a, b), (_, d) = self.hessian
+        return a * x + b * y, b * x + d * y
 
     def __repr__(self):
-        return f"Quadratic(condition_number={self.condition_number:g})"
+        if self.angle == 0.0:
+            return f"Quadratic(condition_number={self.condition_number:g})"
+        return f"Quadratic(condition_number={self.condition_number:g}, angle={self.angle:.4g})"
 
 
 class Rosenbrock(Surface):

@@ -1,5 +1,6 @@
-"""`python -m benchmarks.compare` runs end to end and writes every run (a one-epoch, one-seed
-smoke run: the full study takes minutes and its figures are in benchmarks/RESULTS.md)."""
+"""`python -m benchmarks.compare` runs end to end and writes every trial (a one-epoch,
+two-trial, two-seed smoke run: the full study takes minutes and its figures are in
+benchmarks/RESULTS.md)."""
 
 import json
 import subprocess
@@ -8,16 +9,20 @@ import sys
 from conftest import ROOT
 
 
-def test_the_comparison_script_prints_its_tables_and_writes_every_run(tmp_path):
+def test_the_comparison_script_prints_its_tables_and_writes_every_trial(tmp_path):
     out = tmp_path / "results.json"
-    result = subprocess.run([sys.executable, "-m", "benchmarks.compare", "--epochs", "1", "--seeds", "1",
-                             "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300,
-                            check=True)
+    result = subprocess.run([sys.executable, "-m", "benchmarks.compare", "--epochs", "1",
+                             "--trials", "2", "--seeds", "2", "--tune-seeds", "1", "--n-train", "100",
+                             "--out", str(out)], cwd=ROOT, capture_output=True, text=True,
+                            timeout=300, check=True)
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("digits MLP 64-64-10 (ReLU), batch 32, 1 epochs, seeds [0], 80 runs")
-    assert lines[2].startswith("| optimizer | lr | best val_accuracy |") and len(lines) == 2 + 10 + 1 + 11
+    assert lines[0].startswith("## digits, 100 training images")
+    assert lines[2] == "| optimizer | chosen setting | test loss | test accuracy |"
+    assert [line.split(" | ")[0] for line in lines[4:8]] == ["| SGD", "| momentum", "| Adam",
+                                                              "| AdamW"]
     saved = json.loads(out.read_text())
-    assert len(saved["rows"]) == 8 * 10 and saved["epochs"] == 1
-    assert {r["optimizer"] for r in saved["rows"]} == {"SGD", "momentum", "Nesterov", "Adagrad", "RMSprop",
-                                                       "Adam", "AdamW", "NAdam"}
-    assert all(len(r["curve"]) == (0 if r["diverged"] else 1) for r in saved["rows"])
+    assert saved["epochs"] == 1 and saved["seeds"] == [1, 2] and "machine" in saved
+    results = saved["results"]["100"]
+    assert set(results) == {"SGD", "momentum", "Adam", "AdamW"}
+    assert all(len(r["trials"]) == 2 and len(r["test_accuracy"]) == 2 for r in results.values())
+    assert set(results["Adam"]["chosen"]) == {"lr", "beta1"}

@@ -19,20 +19,32 @@ def my_empty_function(*args, **kwargs):
 # checker -> how a notebook calls it on a student's function; every public checker is here
 CALLS = {
     "loss": lambda f: check.loss(f, "binary_crossentropy", from_logits=True),
+    "class_weights": lambda f: check.class_weights(f),
     "optimizer_step": lambda f: check.optimizer_step(f, "adam", lr=0.01),
+    "largest_curvature": lambda f: check.largest_curvature(f),
+    "newton": lambda f: check.newton(f),
+    "momentum_rate": lambda f: check.momentum_rate(f, nesterov=True),
+    "keras_rmsprop_step": lambda f: check.keras_rmsprop_step(f),
+    "full_adagrad_step": lambda f: check.full_adagrad_step(f),
     "schedule": lambda f: check.schedule(f, "CosineAnnealingLR", lr=0.1, T_max=30),
     "initializer": lambda f: check.initializer(f, "kaiming_normal", nonlinearity="relu"),
     "dropout": lambda f: check.dropout(f, p=0.3),
     "clip_grad_norm": lambda f: check.clip_grad_norm(f),
+    "scaler_update": lambda f: check.scaler_update(f),
     "step_bytes": lambda f: check.step_bytes(f, "adamw", amsgrad=True),
+    "shift_images": lambda f: check.shift_images(f),
+    "max_norm": lambda f: check.max_norm(f),
     "zero_memory": lambda f: check.zero_memory(f),
     "block_table": lambda f: check.block_table(f),
     "chunked_sgd": lambda f: check.chunked_sgd(f),
     "newton_schulz": lambda f: check.newton_schulz(f),
+    "batchnorm": lambda f: check.batchnorm(f),
 }
 # the checkers whose student function must return a value (optimizer_step's may update in place)
-NEEDS_A_VALUE = ["loss", "schedule", "initializer", "dropout", "clip_grad_norm", "step_bytes",
-                 "zero_memory", "block_table", "newton_schulz"]
+NEEDS_A_VALUE = ["loss", "class_weights", "largest_curvature", "newton", "momentum_rate",
+                 "schedule", "initializer", "dropout", "clip_grad_norm", "scaler_update",
+                 "step_bytes", "shift_images", "max_norm", "zero_memory", "block_table",
+                 "newton_schulz", "batchnorm"]
 
 NOT_WRITTEN = "✗ not written yet: fill in the body of my_function and run this cell again\n"
 

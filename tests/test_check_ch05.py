@@ -34,3 +34,41 @@ def test_adam_mistakes_are_pinpointed(capsys, kwargs, message):
 def run_step(capsys, *args, **kwargs):
     ok = check.optimizer_step(*args, **kwargs)
     return ok, " ".join(capsys.readouterr().out.split())
+
+
+def student_amsgrad(maximum="v", correct_bias=True):
+    def update(p, g, s, lr, betas=(0.9, 0.999), eps=1e-8):
+        b1, b2 = betas
+        s["t"] = t = s.get("t", 0) + 1
+        s["m"] = m = b1 * s.get("m", 0.0) + (1 - b1) * g
+        s["v"] = v = b2 * s.get("v", 0.0) + (1 - b2) * g * g
+        if maximum == "none":
+            v_max = v
+        else:
+            seen = {"v": v, "v_hat": v / (1 - b2**t), "g2": g * g}[maximum]
+            s["v_max"] = v_max = np.maximum(s.get("v_max", 0.0), seen)
+        m_hat = m / (1 - b1**t) if correct_bias else m
+        v_hat = v_max / (1 - b2**t) if correct_bias and maximum != "v_hat" else v_max
+        p -= lr * m_hat / (np.sqrt(v_hat) + eps)
+    return update
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({}, "✓ 20 steps match amsgrad"),
+    ({"maximum": "none"}, "✗ the running maximum is missing"),
+    ({"maximum": "v_hat"}, "✗ the maximum is taken of the bias-corrected v_hat"),
+    ({"maximum": "g2"}, "✗ the maximum is taken of the squared gradient"),
+    ({"correct_bias": False}, "✗ the bias correction is missing"),
+])
+def test_amsgrad_mistakes_are_pinpointed(capsys, kwargs, message):
+    ok, out = run_step(capsys, student_amsgrad(**kwargs), "amsgrad", lr=0.01, betas=(0.9, 0.9))
+    assert ok == (not kwargs) and out.startswith(message)
+
+
+@pytest.mark.parametrize("rule", ["adam", "amsgrad"])
+def test_a_skeleton_is_not_written_yet(capsys, rule):
+    def my_update(param, grad, state, lr, betas=(0.9, 0.999), eps=1e-8):
+        raise NotImplementedError("your code here")
+
+    ok, out = run_step(capsys, my_update, rule, lr=0.01)
+    assert not ok and out.startswith("✗ not written yet: fill in the body of my_update")

@@ -62,3 +62,52 @@ def test_bad_arguments():
         check.initializer(he_normal, "he")
     with pytest.raises(TypeError, match="student_init must be a function"):
         check.initializer(3)
+
+
+# ---------------------------------------------------------------- check.batchnorm
+def batchnorm(x, gamma, nu, eps=1e-5):
+    mean, var = x.mean(axis=0), x.var(axis=0)
+    return gamma * (x - mean) / np.sqrt(var + eps) + nu
+
+
+def test_a_right_batchnorm_passes(capsys):
+    ok, out = run(capsys, check.batchnorm, batchnorm)
+    assert ok and out.startswith("✓ matches ddlopt.nn.BatchNorm"), out
+
+
+@pytest.mark.parametrize("student, message", [
+    (lambda x, g, n, eps: g * (x - x.mean(1, keepdims=True))
+     / np.sqrt(x.var(1, keepdims=True) + eps) + n, "that is LayerNorm"),
+    (lambda x, g, n, eps: g * (x - x.mean(0)) / np.sqrt(x.var(0, ddof=1) + eps) + n,
+     "the variance divides by m - 1"),
+    (lambda x, g, n, eps: g * (x - x.mean(0)) / (np.sqrt(x.var(0)) + eps) + n,
+     "it belongs inside the square root"),
+    (lambda x, g, n, eps: g * (x - x.mean(0)) / np.sqrt(x.var(0)) + n, "eps is missing"),
+    (lambda x, g, n, eps: n * (x - x.mean(0)) / np.sqrt(x.var(0) + eps) + g,
+     "gamma and nu are swapped"),
+    (lambda x, g, n, eps: (x - x.mean(0)) / np.sqrt(x.var(0) + eps), "are not applied"),
+    (lambda x, g, n, eps: x[:3], "it returns shape (3, 5)"),
+    (lambda x, g, n, eps: x, "differs from BatchNorm's by up to"),
+    (lambda x, g, n, eps: np.where(np.ptp(x, axis=0) == 0, np.nan, batchnorm(x, g, n, eps)),
+     "a batch with a constant feature: it returns NaN or inf"),
+    (lambda x, g, n, eps: 1 / 0, "it raised ZeroDivisionError"),
+])
+def test_each_batchnorm_mistake_is_named(capsys, student, message):
+    ok, out = run(capsys, check.batchnorm, student)
+    assert not ok and message in out, out
+
+
+def test_a_batchnorm_skeleton_is_not_written_yet(capsys):
+    def my_batchnorm(x, gamma, nu, eps=1e-5):
+        raise NotImplementedError("your code here")
+
+    ok, out = run(capsys, check.batchnorm, my_batchnorm)
+    assert not ok and out == ("✗ not written yet: fill in the body of my_batchnorm and run "
+                              "this cell again")
+
+
+def test_batchnorm_bad_arguments():
+    with pytest.raises(TypeError, match="student_bn must be a function"):
+        check.batchnorm(3)
+    with pytest.raises(ValueError, match="eps must be a positive number"):
+        check.batchnorm(batchnorm, eps=0)

@@ -84,3 +84,47 @@ def test_each_mistake_in_clipping_is_named(capsys, student, message, failures):
 def test_clip_checker_rejects_a_non_function():
     with pytest.raises(TypeError, match="student_clip must be a function"):
         check.clip_grad_norm("clip")
+
+
+# ------------------------------------------------------------------ check.scaler_update
+
+def good_update(scale, tracker, found_inf, growth_interval):
+    if found_inf:
+        return scale * 0.5, 0
+    tracker += 1
+    return (scale * 2.0, 0) if tracker == growth_interval else (scale, tracker)
+
+
+def grows_every_step(scale, tracker, found_inf, growth_interval):
+    return (scale * 0.5, 0) if found_inf else (scale * 2.0, 0)
+
+
+def keeps_count_after_overflow(scale, tracker, found_inf, growth_interval):
+    if found_inf:
+        return scale * 0.5, tracker
+    tracker += 1
+    return (scale * 2.0, 0) if tracker == growth_interval else (scale, tracker)
+
+
+def skeleton_update(scale, tracker, found_inf, growth_interval):
+    raise NotImplementedError("your code here")
+
+
+def test_scaler_update_passes_the_right_rule_and_the_reference(capsys):
+    from ddlopt.experiments.ch09 import scaler_update
+
+    for student in (good_update, lambda s, t, f, i: scaler_update(s, t, f, growth_interval=i)):
+        assert check.scaler_update(student)
+        assert "✓" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("student, expected", [
+    (grows_every_step, "not every step"),
+    (keeps_count_after_overflow, "start again at 0"),
+    (skeleton_update, "not written yet"),
+    (lambda s, t, f, i: s, "return a pair"),
+])
+def test_scaler_update_names_the_mistake(capsys, student, expected):
+    assert not check.scaler_update(student)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "✗" in out and expected in out

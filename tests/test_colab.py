@@ -60,7 +60,7 @@ def test_the_environment_holds_only_colabs_packages_and_ddlopt(colab_kernel):
     names = {re.split(r"[=@ ]", line)[0].lower() for line in frozen.splitlines() if line}
     for absent in ["jupyter-book", "nbval", "pytest", "sphinx", "myst-nb", "hypothesis"]:
         assert absent not in names, f"{absent} is not in Colab; the chapters must not need it"
-    for absent in ["lion-pytorch", "schedulefree"]:   # chapter 11's test-only references
+    for absent in ["lion-pytorch", "schedulefree", "torch-optimizer"]:   # test-only references
         assert absent not in names, f"{absent} is a test dependency; ddlopt must not pull it in"
     assert "ddlopt" in names
     assert "plotly==5.24.1" in frozen.lower(), "ddlopt's install replaced Colab's plotly"

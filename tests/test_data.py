@@ -125,3 +125,59 @@ def test_splits_bad_input():
         data.splits("mnist")
     with pytest.raises(ValueError, match="sum below 1"):
         data.splits("digits", val_size=0.5, test_size=0.5)
+
+
+# ---- data.shift_images: augmentation for the digits ---------------------------------------
+def shifted_by_hand(image, dy, dx):
+    """One image moved pixel by pixel: out[i, j] = image[i - dy, j - dx] where that is
+    inside, else 0."""
+    h, w = image.shape
+    out = np.zeros_like(image)
+    for i in range(h):
+        for j in range(w):
+            if 0 <= i - dy < h and 0 <= j - dx < w:
+                out[i, j] = image[i - dy, j - dx]
+    return out
+
+
+def test_shift_images_moves_each_image_and_fills_with_zeros():
+    images = np.random.default_rng(0).random((9, 8, 8)) + 1  # no zeros of their own
+    dy = np.array([-1, -1, -1, 0, 0, 0, 1, 1, 1])
+    dx = np.array([-1, 0, 1, -1, 0, 1, -1, 0, 1])
+    out = data.shift_images(images, dy, dx)
+    for k in range(9):
+        assert np.array_equal(out[k], shifted_by_hand(images[k], dy[k], dx[k])), (dy[k], dx[k])
+    assert np.array_equal(out[4], images[4])  # (0, 0): unchanged
+    # rows of 64 pixels come back as rows; one offset for all; a larger shift; another shape
+    flat = data.shift_images(images.reshape(9, 64), 1, -1)
+    assert flat.shape == (9, 64)
+    assert np.array_equal(flat.reshape(9, 8, 8)[2], shifted_by_hand(images[2], 1, -1))
+    assert np.array_equal(data.shift_images(images, 3, 2)[0], shifted_by_hand(images[0], 3, 2))
+    tall = np.arange(2 * 15, dtype=float).reshape(2, 15) + 1
+    assert np.array_equal(data.shift_images(tall, 0, 2, shape=(5, 3))[1].reshape(5, 3),
+                          shifted_by_hand(tall[1].reshape(5, 3), 0, 2))
+
+
+def test_shifting_back_is_the_transpose():
+    # <S x, g> = <x, S^T g> with S^T the opposite shift: what a layer's backward needs
+    rng = np.random.default_rng(1)
+    x, g = rng.normal(size=(30, 64)), rng.normal(size=(30, 64))
+    dy, dx = rng.integers(-2, 3, 30), rng.integers(-2, 3, 30)
+    forward = np.sum(data.shift_images(x, dy, dx) * g)
+    assert forward == pytest.approx(np.sum(x * data.shift_images(g, -dy, -dx)), rel=1e-13)
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: data.shift_images(np.zeros((2, 63)), 1, 0), ValueError, r"shape \(n, 64\)"),
+    (lambda: data.shift_images(np.zeros((2, 64)), 8, 0), ValueError, "dy must be smaller"),
+    (lambda: data.shift_images(np.zeros((2, 64)), 0, -8), ValueError, "dx must be smaller"),
+    (lambda: data.shift_images(np.zeros((2, 64)), 0.5, 0), ValueError, "dy must be an integer"),
+    (lambda: data.shift_images(np.zeros((2, 64)), [1, 0, 1], 0), ValueError,
+     "dy must be an integer or 2 integers"),
+    (lambda: data.shift_images(np.zeros((2, 64)), 0, 0, shape=(8,)), ValueError,
+     r"shape must be \(height, width\)"),
+    (lambda: data.shift_images(np.array([["a"] * 64]), 0, 0), TypeError, "pixel values"),
+])
+def test_shift_images_bad_input(call, error, message):
+    with pytest.raises(error, match=message):
+        call()

@@ -237,3 +237,136 @@ def test_bad_input_raises_a_clear_error(name, kwargs, y_true, y_pred, error, mes
 def test_bad_configuration_raises_a_clear_error(args, kwargs, error, message):
     with pytest.raises(error, match=message):
         losses.get(*args, **kwargs)
+
+
+# ---- label smoothing and sample weights (Keras's options), against torch ---------------
+def smoothed_bce_torch(alpha):
+    return lambda t, p: F.binary_cross_entropy_with_logits(p, t * (1 - alpha) + alpha / 2)
+
+
+SMOOTHED = {
+    "bce_logits": ("binary_crossentropy", {"from_logits": True, "label_smoothing": 0.2},
+                   lambda r: (r.integers(0, 2, (40, 1)).astype(float), logits(r, (40, 1), True)),
+                   smoothed_bce_torch(0.2)),
+    "bce_probs": ("binary_crossentropy", {"label_smoothing": 0.1},
+                  lambda r: (r.integers(0, 2, (40, 2)).astype(float), r.uniform(0.01, 0.99, (40, 2))),
+                  lambda t, p: F.binary_cross_entropy(p, t * 0.9 + 0.05)),
+    "cce_logits": ("categorical_crossentropy", {"from_logits": True, "label_smoothing": 0.1},
+                   lambda r: (np.eye(6)[r.integers(0, 6, 30)], logits(r, (30, 6), True)),
+                   lambda t, p: F.cross_entropy(p, t, label_smoothing=0.1)),
+    "cce_probs": ("categorical_crossentropy", {"label_smoothing": 0.3},
+                  lambda r: (np.eye(4)[r.integers(0, 4, 30)], losses.softmax(logits(r, (30, 4), False))),
+                  lambda t, p: cce_probs_torch(t * 0.7 + 0.3 / 4, p)),
+    "sparse_logits": ("sparse_categorical_crossentropy", {"from_logits": True, "label_smoothing": 0.25},
+                      lambda r: (r.integers(0, 10, 40), logits(r, (40, 10), True)),
+                      lambda t, p: F.cross_entropy(p, t, label_smoothing=0.25)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SMOOTHED))
+@pytest.mark.parametrize("seed", range(3))
+def test_label_smoothing_matches_torch(case, seed):
+    name, kwargs, make, reference = SMOOTHED[case]
+    y_true, y_pred = make(np.random.default_rng(seed))
+    loss = losses.get(name, **kwargs)
+    value, grad = torch_value_and_grad(reference, y_true, y_pred)
+    close(loss(y_true, y_pred), value)
+    close(loss.gradient(y_true, y_pred), grad)
+
+
+def test_no_label_smoothing_is_the_plain_loss_and_keeps_its_repr():
+    rng = np.random.default_rng(4)
+    labels, z = rng.integers(0, 3, 20), rng.normal(size=(20, 3))
+    plain = losses.get("sparse_categorical_crossentropy", from_logits=True)
+    zero = losses.get("sparse_categorical_crossentropy", from_logits=True, label_smoothing=0.0)
+    assert zero(labels, z) == plain(labels, z) and repr(zero) == repr(plain)
+    assert repr(losses.get("binary_crossentropy", label_smoothing=0.1)) == \
+        "BinaryCrossentropy(from_logits=False, label_smoothing=0.1)"
+    # the Keras functions take it too
+    y = np.eye(3)[labels]
+    close(losses.categorical_crossentropy(y, z, from_logits=True, label_smoothing=0.2),
+          -np.sum((0.8 * y + 0.2 / 3) * losses.log_softmax(z), axis=-1))
+
+
+WEIGHTED = {
+    "mse_2d": ("mse", {}, lambda r: (r.normal(size=(30, 3)), r.normal(size=(30, 3))),
+               lambda t, p, w: (w[:, None] * (p - t) ** 2).mean()),
+    "huber_1d": ("huber", {"delta": 0.5}, lambda r: (r.normal(size=30), 2 * r.normal(size=30)),
+                 lambda t, p, w: (w * F.huber_loss(p, t, delta=0.5, reduction="none")).mean()),
+    "bce_logits": ("binary_crossentropy", {"from_logits": True},
+                   lambda r: (r.integers(0, 2, (30, 1)).astype(float), logits(r, (30, 1), True)),
+                   lambda t, p, w: F.binary_cross_entropy_with_logits(p, t, weight=w[:, None])),
+    "cce_logits": ("categorical_crossentropy", {"from_logits": True},
+                   lambda r: (np.eye(5)[r.integers(0, 5, 30)], logits(r, (30, 5), True)),
+                   lambda t, p, w: (w * F.cross_entropy(p, t, reduction="none")).mean()),
+    "sparse_probs_smoothed": ("sparse_categorical_crossentropy", {"label_smoothing": 0.1},
+                              lambda r: (r.integers(0, 5, 30), losses.softmax(logits(r, (30, 5), False))),
+                              lambda t, p, w: (w * -(F.one_hot(t, 5).double() * 0.9 + 0.02).mul(
+                                  torch.log(p.clamp(EPS, 1 - EPS))).sum(-1)).mean()),
+}
+
+
+@pytest.mark.parametrize("case", sorted(WEIGHTED))
+def test_sample_weight_matches_torch_and_divides_by_the_number_of_samples(case):
+    name, kwargs, make, reference = WEIGHTED[case]
+    rng = np.random.default_rng(11)
+    y_true, y_pred = make(rng)
+    weight = rng.uniform(0.0, 3.0, size=len(y_pred))
+    loss = losses.get(name, **kwargs)
+    value, grad = torch_value_and_grad(lambda t, p: reference(t, p, torch.tensor(weight)),
+                                       y_true, y_pred)
+    close(loss(y_true, y_pred, sample_weight=weight), value)
+    close(loss.gradient(y_true, y_pred, sample_weight=weight), grad)
+    ones = np.ones(len(y_pred))    # weights of 1 are the unweighted loss
+    close(loss(y_true, y_pred, sample_weight=ones), loss(y_true, y_pred))
+    close(loss.gradient(y_true, y_pred, sample_weight=ones), loss.gradient(y_true, y_pred))
+
+
+def test_class_weights_differ_from_torchs_weighted_mean_by_the_sum_of_the_weights():
+    rng = np.random.default_rng(5)
+    labels, z = rng.integers(0, 3, 50), rng.normal(size=(50, 3))
+    class_weight = np.array([0.5, 2.0, 4.0])
+    w = class_weight[labels]
+    ours = losses.get("sparse_categorical_crossentropy", from_logits=True)(labels, z, sample_weight=w)
+    torchs = F.cross_entropy(torch.tensor(z), torch.tensor(labels),
+                             weight=torch.tensor(class_weight)).item()
+    close(ours, torchs * w.sum() / len(w))
+
+
+@pytest.mark.parametrize("kwargs, weight, error, message", [
+    ({}, np.ones((6, 1)), ValueError, r"sample_weight has shape \(6, 1\) but there are \(6,\) samples"),
+    ({}, -np.ones(6), ValueError, "sample_weight must be non-negative, found -1"),
+    ({}, [1.0, np.nan, 1, 1, 1, 1], ValueError, "sample_weight contains NaN"),
+    ({}, "heavy", TypeError, "sample_weight must be an array of numbers"),
+])
+@pytest.mark.parametrize("method", ["value", "gradient"])
+def test_bad_sample_weight_raises_a_clear_error(kwargs, weight, error, message, method):
+    loss = losses.get("binary_crossentropy", from_logits=True, **kwargs)
+    call = loss if method == "value" else loss.gradient
+    with pytest.raises(error, match=message):
+        call(np.ones((6, 1)), np.zeros((6, 1)), sample_weight=weight)
+
+
+@pytest.mark.parametrize("value, error, message", [
+    (1.5, ValueError, r"label_smoothing must be in \[0, 1\], got 1.5"),
+    (-0.1, ValueError, "label_smoothing must be in"),
+    (True, TypeError, "label_smoothing must be a number"),
+    ("0.1", TypeError, "label_smoothing must be a number"),
+])
+@pytest.mark.parametrize("name", ["binary_crossentropy", "categorical_crossentropy",
+                                  "sparse_categorical_crossentropy"])
+def test_bad_label_smoothing_raises_a_clear_error(name, value, error, message):
+    with pytest.raises(error, match=message):
+        losses.get(name, label_smoothing=value)
+
+
+def test_a_folded_softmax_output_keeps_its_label_smoothing():
+    from ddlopt.nn import Dense, Sequential
+
+    X = np.random.default_rng(0).normal(size=(8, 3))
+    y = np.array([0, 1, 2, 0, 1, 2, 0, 1])
+    model = Sequential([Dense(3, 3, "softmax", rng=0)])
+    model.compile("sgd", losses.SparseCategoricalCrossentropy(label_smoothing=0.2))
+    logits = X @ model.layers[0].W.data + model.layers[0].b.data
+    expected = losses.SparseCategoricalCrossentropy(from_logits=True, label_smoothing=0.2)
+    assert model.evaluate(X, y) == pytest.approx(expected(y, logits), rel=1e-14)

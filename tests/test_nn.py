@@ -197,6 +197,60 @@ def test_verbose_fit_shows_a_progress_bar_on_stderr(capsys):
     assert "3/3" in captured.err and "loss=" in captured.err and captured.out == ""
 
 
+# ---------------------------------------------------------------- Activation, a layer of its own
+@pytest.mark.parametrize("name", ["linear", "relu", "tanh", "sigmoid", "softmax"])
+def test_activation_layer_is_dense_split_in_two(name):
+    """Dense(n, m, phi) and Dense(n, m) followed by Activation(phi): the same outputs and the
+    same gradients, to the bit."""
+    rng = np.random.default_rng(0)
+    x, grad = rng.normal(size=(7, 5)), rng.normal(size=(7, 4))
+    whole = Dense(5, 4, name, rng=1)
+    product = Dense(5, 4, rng=1)
+    split = Sequential([product, ddlopt.nn.Activation(name)])
+    assert np.array_equal(whole.forward(x), split.forward(x))
+    assert np.array_equal(whole.backward(grad), split.backward(grad))
+    assert np.array_equal(whole.W.grad, product.W.grad)
+    assert np.array_equal(whole.b.grad, product.b.grad)
+
+
+@pytest.mark.parametrize("name, reference", [("relu", torch.relu), ("tanh", torch.tanh),
+                                             ("sigmoid", torch.sigmoid)])
+def test_activation_layer_matches_autograd(name, reference):
+    rng = np.random.default_rng(1)
+    x, grad = rng.normal(size=(6, 3)), rng.normal(size=(6, 3))
+    layer = ddlopt.nn.Activation(name)
+    x_t = torch.tensor(x, requires_grad=True)
+    out_t = reference(x_t)
+    out_t.backward(torch.tensor(grad))
+    assert np.allclose(layer.forward(x), out_t.detach().numpy(), rtol=1e-14, atol=0)
+    assert np.allclose(layer.backward(grad), x_t.grad.numpy(), rtol=1e-14, atol=0)
+    assert layer.parameters() == []
+
+
+def test_a_last_softmax_activation_is_folded_into_the_cross_entropy():
+    X, y = data.load("digits")
+    X = X[:200] / 16.0
+    y = y[:200]
+    folded = Sequential([Dense(64, 10, rng=3), ddlopt.nn.Activation("softmax")])
+    whole = Sequential([Dense(64, 10, "softmax", rng=3)])
+    for model in (folded, whole):
+        model.compile(SGD(model.parameters(), lr=0.1), loss="sparse_categorical_crossentropy")
+        model.fit(X, y, epochs=2, batch_size=32, verbose=0, rng=0)
+    assert folded._fold
+    assert np.array_equal(folded.predict(X), whole.predict(X))
+    assert np.allclose(folded.predict(X).sum(axis=1), 1.0)
+
+
+def test_activation_layer_bad_input():
+    with pytest.raises(ValueError, match="unknown activation 'gelu'"):
+        ddlopt.nn.Activation("gelu")
+    layer = ddlopt.nn.Activation("relu")
+    layer.forward(np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"Activation\('relu'\) got grad_out of shape \(2, 4\)"):
+        layer.backward(np.ones((2, 4)))
+    assert repr(layer) == "Activation('relu')"
+
+
 def test_metrics_by_name_and_function_see_probabilities():
     """Keras's metrics by name ("binary_accuracy", "mse") or function (metrics.mae), keyed in
     the History by that name; they see probabilities even where the model trains on logits

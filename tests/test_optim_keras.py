@@ -371,3 +371,34 @@ def test_loss_and_metric_functions_match_keras():
         assert type(losses.get(ours)) is cls   # what compile trains with
     with pytest.raises(TypeError, match="a function ddlopt cannot differentiate"):
         losses.get(lambda y_true, y_pred: 0.0)
+
+
+def test_label_smoothing_and_sample_weight_match_keras_loss_objects():
+    rng = np.random.default_rng(8)
+    labels = rng.integers(0, 4, 12)
+    one_hot, logits = np.eye(4)[labels], 2 * rng.normal(size=(12, 4))
+    binary, binary_logits = (labels[:, None] > 1).astype(float), logits[:, :1]
+    weight = rng.uniform(0.0, 3.0, size=12)
+    cases = [
+        (losses.get("binary_crossentropy", from_logits=True, label_smoothing=0.2),
+         keras.losses.BinaryCrossentropy(from_logits=True, label_smoothing=0.2),
+         binary, binary_logits),
+        (losses.get("binary_crossentropy", label_smoothing=0.1),
+         keras.losses.BinaryCrossentropy(label_smoothing=0.1), binary,
+         losses.sigmoid(binary_logits)),
+        (losses.get("categorical_crossentropy", from_logits=True, label_smoothing=0.1),
+         keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.1),
+         one_hot, logits),
+        (losses.get("categorical_crossentropy", label_smoothing=0.3),
+         keras.losses.CategoricalCrossentropy(label_smoothing=0.3), one_hot,
+         losses.softmax(logits)),
+        (losses.get("sparse_categorical_crossentropy", from_logits=True),
+         keras.losses.SparseCategoricalCrossentropy(from_logits=True), labels, logits),
+        (losses.get("mse"), keras.losses.MeanSquaredError(), one_hot, logits),
+    ]
+    for ours, theirs, y_true, y_pred in cases:
+        expected = float(keras.ops.convert_to_numpy(theirs(y_true, y_pred)))
+        assert ours(y_true, y_pred) == pytest.approx(expected, rel=1e-6), repr(ours)
+        weighted = float(keras.ops.convert_to_numpy(theirs(y_true, y_pred, sample_weight=weight)))
+        assert ours(y_true, y_pred, sample_weight=weight) == pytest.approx(weighted, rel=1e-6), \
+            repr(ours)

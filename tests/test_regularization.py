@@ -13,7 +13,7 @@ import ddlopt
 from ddlopt import data, losses
 from ddlopt.callbacks import Callback, EarlyStopping
 from ddlopt.nn import Dense, Dropout, Sequential
-from ddlopt.regularization import L1, L1L2, L2
+from ddlopt.regularization import L1, L1L2, L2, MaxNorm
 
 
 def relative_error(a, b):
@@ -297,3 +297,101 @@ def test_set_weights_checks_shapes():
         model.set_weights([np.zeros((2, 3))])
     with pytest.raises(ValueError, match=r"expected an array of shape \(2, 3\)"):
         model.set_weights([np.zeros((3, 2)), np.zeros(3), np.zeros((3, 1)), np.zeros(1)])
+
+
+# ---- max-norm (a constraint) --------------------------------------------------------------
+def test_max_norm_projects_long_columns_and_leaves_short_ones():
+    W = np.random.default_rng(0).normal(size=(16, 6))
+    W[:, :3] *= 0.1  # three short columns
+    out = MaxNorm(1.5)(W)
+    norms = np.linalg.norm(W, axis=0)
+    assert np.all(norms[:3] < 1.5) and np.all(norms[3:] > 1.5)
+    assert np.array_equal(out[:, :3], W[:, :3])  # untouched, bit for bit
+    assert np.allclose(np.linalg.norm(out[:, 3:], axis=0), 1.5, rtol=1e-15)
+    assert np.allclose(out[:, 3:] / np.linalg.norm(out[:, 3:], axis=0),
+                       W[:, 3:] / norms[3:], rtol=1e-14)  # same direction
+    # torch.renorm divides by the norm + 1e-7: the same projection to about 1e-7
+    twin = torch.renorm(torch.tensor(W), 2, 1, 1.5).numpy()
+    assert relative_error(out, twin) < 1e-7
+    rows = MaxNorm(1.0, axis=1)(W)
+    assert np.all(np.linalg.norm(rows, axis=1) <= 1.0 + 1e-12)
+
+
+@pytest.mark.parametrize("make, error, message", [
+    (lambda: MaxNorm(0.0), ValueError, "max_value must be a positive finite number"),
+    (lambda: MaxNorm(float("inf")), ValueError, "max_value must be a positive finite"),
+    (lambda: MaxNorm(1.0, axis=0.5), TypeError, "axis must be an integer"),
+    (lambda: MaxNorm(1.0, axis=2)(np.ones((2, 2))), ValueError, "axis 2 is out of range"),
+    (lambda: Dense(3, 2, kernel_constraint="max_norm"), TypeError,
+     "kernel_constraint must be a function"),
+])
+def test_max_norm_bad_arguments(make, error, message):
+    with pytest.raises(error, match=message):
+        make()
+
+
+def test_train_on_batch_applies_the_constraint_after_each_step():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(20, 5)), rng.integers(0, 3, 20)
+    free = Sequential([Dense(5, 8, "relu", rng=1), Dense(8, 3, rng=2)])
+    held = Sequential([Dense(5, 8, "relu", rng=1, kernel_constraint=MaxNorm(0.3)),
+                       Dense(8, 3, rng=2)])
+    for model in (free, held):
+        model.compile(ddlopt.optim.SGD(model.parameters(), lr=0.5),
+                      losses.get("sparse_categorical_crossentropy", from_logits=True))
+        model.train_on_batch(X, y)
+    # the constrained step is the free step, then the projection
+    assert np.allclose(held.layers[0].W.data, MaxNorm(0.3)(free.layers[0].W.data), rtol=1e-14)
+    assert np.array_equal(held.layers[1].W.data, free.layers[1].W.data)
+    bad = Sequential([Dense(5, 3, rng=0, kernel_constraint=lambda W: W[:2])])
+    bad.compile("sgd", "mse")
+    with pytest.raises(ValueError, match="kernel_constraint returned shape"):
+        bad.train_on_batch(X, np.zeros((20, 3)))
+
+
+# ---- RandomShift: augmentation as a layer ------------------------------------------------
+def test_random_shift_moves_training_images_by_at_most_one_pixel_and_is_identity_in_eval():
+    from ddlopt.nn import RandomShift
+
+    images = np.random.default_rng(0).random((400, 64)) + 1
+    layer = RandomShift((8, 8), max_shift=1, rng=0)
+    out = layer.forward(images)
+    dy, dx = layer._offsets
+    assert set(dy.tolist()) == set(dx.tolist()) == {-1, 0, 1}  # all nine offsets occur
+    assert np.array_equal(out, data.shift_images(images, dy, dx))
+    assert not np.array_equal(layer.forward(images), out)  # fresh offsets each pass
+    layer.training = False
+    assert layer.forward(images) is images
+    assert layer.backward(images) is images
+
+
+def test_random_shift_backprop_matches_autograd():
+    from ddlopt.nn import RandomShift
+
+    rng = np.random.default_rng(2)
+    X, y = rng.random((16, 64)), rng.integers(0, 10, 16)
+    loss = losses.get("sparse_categorical_crossentropy", from_logits=True)
+    model = Sequential([RandomShift((8, 8), 1, rng=3), Dense(64, 10, rng=4)])
+    model.compile("sgd", loss)
+    grad_X = model.backward(loss.gradient(y, model.forward(X)))
+    dy, dx = model.layers[0]._offsets
+    # each image's shift as a 0/1 matrix (row k: pixel k moved), applied by torch
+    x = torch.tensor(X, requires_grad=True)
+    shifted = torch.stack([x[k] @ torch.tensor(data.shift_images(np.eye(64), dy[k], dx[k]))
+                           for k in range(16)])
+    assert np.array_equal(shifted.detach().numpy(), data.shift_images(X, dy, dx))
+    dense = model.layers[1]
+    z = shifted @ torch.tensor(dense.W.data) + torch.tensor(dense.b.data)
+    F.cross_entropy(z, torch.tensor(y)).backward()
+    assert relative_error(grad_X, x.grad.numpy()) < 1e-14
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: __import__("ddlopt.nn", fromlist=["RandomShift"]).RandomShift((8,), 1),
+     r"image_shape must be \(height, width\)"),
+    (lambda: __import__("ddlopt.nn", fromlist=["RandomShift"]).RandomShift((8, 8), 8),
+     "max_shift must be an integer from 0 to 7"),
+])
+def test_random_shift_bad_arguments(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()

@@ -1,11 +1,12 @@
-"""Chapter 1 (losses): ``check.loss``, a student's loss and its gradient against ours."""
+"""Chapter 1 (losses): ``check.loss``, a student's loss and its gradient against ours;
+``check.class_weights``, a student's balanced class weights."""
 
 import numpy as np
 
 from .. import losses as _losses
-from ._shared import RTOL, checker, close, require_function, result_of, say
+from ._shared import RTOL, checker, close, require_function, result_of, say, verdict
 
-__all__ = ["loss"]
+__all__ = ["loss", "class_weights"]
 
 
 def _inputs(reference, rng):
@@ -45,13 +46,20 @@ def _diagnose_scale(ratio, y_pred, what):
             else "it must point uphill, towards larger loss (prediction minus target)"))
         ratio = -ratio
     if not close(ratio, 1.0):
-        counts = {y_pred.size: "every element", len(y_pred): "the samples"}
+        # count -> (what the mean runs over, how the code names the count)
+        counts = {y_pred.size: ("every element", "y_pred.size"),
+                  len(y_pred): ("the samples", "len(y_pred)")}
         if y_pred.ndim > 1:
-            counts.setdefault(y_pred.shape[-1], "the last axis")
-        for count, over in counts.items():
+            counts.setdefault(y_pred.shape[-1], ("the last axis", "y_pred.shape[-1]"))
+        for count, (over, named) in counts.items():
             if count > 1 and close(ratio, count):
+                if what == "the value":
+                    fix = f"so divide the sum by {count} (or use np.mean)"
+                else:   # the derivative of a mean of m terms carries its 1/m
+                    fix = (f"so the derivative of each term carries the factor 1/{count}: "
+                           f"divide every entry of the gradient by {count} ({named})")
                 problems.append(f"is {count} times too large: the loss is a mean over {over}, "
-                                f"so divide the sum by {count} (or use np.mean)")
+                                f"{fix}")
                 break
             if count > 1 and close(ratio * count, 1.0):
                 problems.append(f"is {count} times too small: it divides by {count} once too often")
@@ -59,6 +67,53 @@ def _diagnose_scale(ratio, y_pred, what):
         else:
             return None
     return f"{what} " + ", and ".join(problems)
+
+
+class _OtherSmoothing(_losses.Loss):
+    """A cross-entropy whose targets are smoothed another way: ``smooth(y)`` in place of
+    Keras's ``y (1 - alpha) + alpha / K`` (a student's usual slips)."""
+
+    def __init__(self, reference, smooth):
+        self.reference, self.smooth = reference, smooth
+
+    def _check(self, y_true, y_pred):
+        # the reference's checks on the raw targets, then this smoothing of them
+        plain = type(self.reference)(self.reference.from_logits)
+        y, p = plain._check(y_true, y_pred)
+        return self.smooth(y), p
+
+    def _value(self, y, p):
+        return self.reference._value(y, p)
+
+    def _gradient(self, y, p):
+        return self.reference._gradient(y, p)
+
+
+def _diagnose_smoothing(ref, evaluate, yours, agree, what="the value"):
+    """For a label-smoothed reference: name the value (or gradient) of the usual slips, the
+    targets not smoothed or alpha spread over the K - 1 wrong classes; else None."""
+    alpha = getattr(ref, "label_smoothing", 0.0)
+    if not alpha:
+        return None
+    binary = isinstance(ref, _losses.BinaryCrossentropy)
+    n_classes = "2" if binary else "K"
+
+    def spread_over_others(y):
+        k = 2 if binary else y.shape[-1]
+        return y * (1 - alpha) + alpha * (1 - y) / (k - 1)
+
+    slips = [
+        (lambda y: y, f"is that of the loss without label smoothing: train on the smoothed "
+                      f"targets y (1 - {alpha:g}) + {alpha:g} / {n_classes}"),
+        (spread_over_others, f"spreads alpha = {alpha:g} over the {n_classes} - 1 other "
+                             f"classes only; Keras and PyTorch spread it over all "
+                             f"{n_classes} classes, the true one included: "
+                             f"y (1 - alpha) + alpha / {n_classes}"),
+    ]
+    for smooth, message in slips:
+        if agree(yours, evaluate(_OtherSmoothing(ref, smooth))):
+            return f"{what} {message}"
+    return None
 
 
 @checker
@@ -95,6 +150,7 @@ def loss(student_loss, reference, gradient=None, *, seed=0, **kwargs):
         problem = f"it returns {yours} on ordinary inputs"
     if problem is None and not close(yours, expected):
         problem = _diagnose_scale(yours / expected, y_pred, "the value") or \
+            _diagnose_smoothing(ref, lambda r: r(y_true, y_pred), yours, close) or \
             f"the value differs: yours {yours:.6g}, expected {expected:.6g}"
     passed.append(say(problem is None, problem or f"value matches {ref.name} on random inputs"))
 
@@ -131,6 +187,9 @@ def loss(student_loss, reference, gradient=None, *, seed=0, **kwargs):
         if g_problem is None and not np.allclose(g, g_expected, rtol=RTOL, atol=1e-12):
             scale = float(np.vdot(g, g_expected) / np.vdot(g_expected, g_expected))
             g_problem = _diagnose_scale(scale, y_pred, "the gradient") or \
+                _diagnose_smoothing(ref, lambda r: r.gradient(y_true, y_pred), g,
+                                    lambda a, b: np.allclose(a, b, rtol=RTOL, atol=1e-12),
+                                    "the gradient") or \
                 f"the gradient differs: largest error {np.max(np.abs(g - g_expected)):.3g} " \
                 f"(its entries are about {np.max(np.abs(g_expected)):.3g})"
         passed.append(say(g_problem is None,
@@ -139,3 +198,49 @@ def loss(student_loss, reference, gradient=None, *, seed=0, **kwargs):
     return all(passed)
 
 
+
+
+@checker
+def class_weights(student_weights, *, seed=0):
+    """Check ``student_weights(labels, n_classes)``, the balanced class weights
+    ``n / (K n_k)`` (scikit-learn's and Keras's "balanced": every class then carries the
+    same total weight n / K), on imbalanced labels. Prints what passed and what did not;
+    returns True if all passed."""
+    require_function(student_weights, "student_weights")
+    rng = np.random.default_rng(seed)
+    cases = [(np.repeat([0, 1], [90, 10]), 2), (np.repeat([0, 1, 2, 3], [50, 30, 15, 5]), 4)]
+    problem = None
+    for labels, n_classes in cases:
+        labels = rng.permutation(labels)
+        counts = np.bincount(labels, minlength=n_classes)
+        expected = len(labels) / (n_classes * counts)
+        try:
+            yours = np.asarray(result_of(student_weights, labels, n_classes), dtype=float)
+        except Exception as e:
+            problem = f"it raised {type(e).__name__}: {e}"
+            break
+        if yours.shape != (n_classes,):
+            problem = (f"it returns shape {yours.shape} for {n_classes} classes; return one "
+                       f"weight a class, shape ({n_classes},)")
+            break
+        if np.allclose(yours, expected, rtol=RTOL):
+            continue
+        if not np.all(np.isfinite(yours)):
+            problem = (f"some weights are inf or NaN ({yours.tolist()}); each class here has "
+                       "examples, so n / (K n_k) is finite")
+            break
+        shown = (f" (counts {counts.tolist()}: yours {np.round(yours, 4).tolist()}, "
+                 f"expected {np.round(expected, 4).tolist()})")
+        ratio = yours / expected
+        if np.all(np.isfinite(ratio)) and np.allclose(ratio, ratio[0], rtol=1e-6) \
+                and ratio[0] > 0:
+            problem = (f"your weights are proportional to the balanced ones but "
+                       f"{ratio[0]:.4g} times as large: scale them so that every class "
+                       f"carries the total weight n / K, i.e. n_k * w_k = n / K{shown}")
+        elif np.all(np.diff(yours[np.argsort(counts)]) >= 0) and yours.max() > yours.min():
+            problem = ("your weights grow with the class's size: the rare class must get "
+                       f"the larger weight, n / (K n_k){shown}")
+        else:
+            problem = f"the weights differ{shown}"
+        break
+    return verdict(problem, "balanced weights n / (K n_k) on 2 and 4 imbalanced classes")

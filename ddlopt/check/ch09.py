@@ -1,13 +1,14 @@
 """Chapter 9 (in practice): ``check.clip_grad_norm``, a student's gradient clipping
-against ``ddlopt.clip_grad_norm``."""
+against ``ddlopt.clip_grad_norm``; ``check.scaler_update``, a student's update of a dynamic
+loss scale against GradScaler's rule (``ddlopt.experiments.ch09.scaler_update``)."""
 
 import numpy as np
 
 from .. import utils as _utils
 from ..params import Parameter
-from ._shared import call, checker, close, not_written, require_function, say
+from ._shared import call, checker, close, not_written, require_function, result_of, say
 
-__all__ = ["clip_grad_norm"]
+__all__ = ["clip_grad_norm", "scaler_update"]
 
 
 def _clipping_cases(rng):
@@ -102,3 +103,60 @@ def clip_grad_norm(student_clip, *, seed=0):
                 problem = f"it returns {value:.6g}, but the total norm is {expected_norm:.6g}"
         findings.append((problem is None, f"{name}: " + (problem or "right gradients and norm")))
     return all([say(passed, message) for passed, message in findings])  # every line printed
+
+
+# (found_inf at each step); growth_interval 3, starting from scale 2**16 and tracker 0
+_SCALER_STEPS = [False, False, True, False, False, False, False, True, True, False, False,
+                 False, False]
+
+
+def _scaler_mistakes(scale, tracker, found_inf, interval):
+    """The usual wrong rules, name -> (scale, tracker) after one step."""
+    keep = (scale * 0.5, tracker) if found_inf else (
+        (scale * 2.0, 0) if tracker + 1 == interval else (scale, tracker + 1))
+    grow_every = (scale * 0.5, 0) if found_inf else (scale * 2.0, 0)
+    no_reset = (scale * 0.5, tracker) if found_inf else (
+        (scale * 2.0, tracker + 1) if (tracker + 1) % interval == 0 else (scale, tracker + 1))
+    return {"keep": keep, "every": grow_every, "no_reset": no_reset}
+
+
+_SCALER_MESSAGES = {
+    "keep": "after an overflow the count of good steps must start again at 0",
+    "every": "the scale grows only after growth_interval good steps in a row, not every step",
+    "no_reset": "reset the count of good steps to 0 when the scale grows",
+}
+
+
+@checker
+def scaler_update(student_update):
+    """Check ``student_update(scale, growth_tracker, found_inf, growth_interval)``, which
+    must return the new ``(scale, growth_tracker)`` as torch's GradScaler.update does
+    (backoff 0.5 after an inf or NaN, growth 2 after ``growth_interval`` good steps), on a
+    sequence of 13 steps with three overflows. Prints one verdict; returns True if right."""
+    from ..experiments.ch09 import scaler_update as reference
+
+    require_function(student_update, "student_update")
+    interval = 3
+    expected = yours = (2.0**16, 0)
+    for step, found_inf in enumerate(_SCALER_STEPS, start=1):
+        before = yours
+        try:
+            got = result_of(student_update, *yours, found_inf, interval)
+            got = (float(got[0]), int(got[1]))
+        except (TypeError, ValueError, IndexError) as e:
+            return say(False, f"step {step}: return a pair (scale, growth_tracker); "
+                              f"got an error: {e}")
+        except Exception as e:
+            return say(False, f"step {step}: it raised {type(e).__name__}: {e}")
+        expected = reference(*expected, found_inf, growth_interval=interval)
+        if not (close(got[0], expected[0]) and got[1] == expected[1]):
+            wrong = _scaler_mistakes(*before, found_inf, interval)
+            reason = next((_SCALER_MESSAGES[k] for k, v in wrong.items()
+                           if close(got[0], v[0]) and got[1] == v[1]),
+                          "compare it with GradScaler's rule in the text")
+            return say(False, f"step {step} ({'overflow' if found_inf else 'finite'}): "
+                              f"got scale {got[0]:g}, tracker {got[1]}; expected scale "
+                              f"{expected[0]:g}, tracker {expected[1]}: {reason}")
+        yours = got
+    return say(True, f"the same scale as GradScaler at all {len(_SCALER_STEPS)} steps, "
+                     f"three overflows among them")

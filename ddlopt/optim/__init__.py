@@ -24,6 +24,7 @@ from .schedule_free import (AdamWScheduleFree, KerasScheduleFreeAdamW,
                             keras_schedule_free_adamw_update, schedule_free_adamw_update)
 from .muon import KerasMuon, Muon, keras_muon_update, muon_update, newton_schulz
 from .prodigy import Prodigy, prodigy_update
+from .yogi import Yogi, yogi_update
 
 __all__ = ["Optimizer", "SGD", "sgd_update", "Adagrad", "adagrad_update", "RMSprop",
            "rmsprop_update", "KerasRMSprop", "keras_rmsprop_update", "Adam", "AdamW", "NAdam",
@@ -31,7 +32,7 @@ __all__ = ["Optimizer", "SGD", "sgd_update", "Adagrad", "adagrad_update", "RMSpr
 __all__ += ["Adadelta", "adadelta_update", "Adamax", "adamax_update", "RAdam", "radam_update",
             "Adafactor", "adafactor_update", "Lion", "lion_update", "AdamWScheduleFree",
             "schedule_free_adamw_update", "Muon", "muon_update", "newton_schulz",
-            "Prodigy", "prodigy_update"]
+            "Prodigy", "prodigy_update", "Yogi", "yogi_update"]
 __all__ += ["KerasOptimizer", "KerasSGD", "keras_sgd_update", "KerasAdamW", "KerasNadam",
             "keras_nadam_update", "KerasAdagrad", "keras_adagrad_update", "KerasAdadelta",
             "keras_adadelta_update", "KerasAdamax", "keras_adamax_update", "KerasFtrl",

@@ -58,8 +58,9 @@ def decay_weights(param, grad, lr, weight_decay, decoupled):
     return grad + weight_decay * param
 
 
-def adam_update(param, grad, state, *, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                amsgrad=False, maximize=False, decoupled_weight_decay=False):
+def adam_update(param, grad, state, *, lr, betas=(0.9, 0.999), eps=1e-8,
+                weight_decay=0.0, amsgrad=False, maximize=False,
+                decoupled_weight_decay=False):
     """One Adam step on ``param`` (in place). ``state`` holds ``step``, ``exp_avg`` (m),
     ``exp_avg_sq`` (v) and, for AMSGrad, ``max_exp_avg_sq``."""
     beta1, beta2 = betas
@@ -76,10 +77,10 @@ def adam_update(param, grad, state, *, lr, betas=(0.9, 0.999), eps=1e-8, weight_
     exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
     exp_avg += (1 - beta1) * (grad - exp_avg)      # m = beta1 m + (1 - beta1) g
     exp_avg_sq *= beta2
-    exp_avg_sq += (1 - beta2) * grad * grad        # v = beta2 v + (1 - beta2) g^2
+    exp_avg_sq += (1 - beta2) * grad * grad    # v = beta2 v + (1 - beta2) g^2
     if amsgrad:
-        np.maximum(state["max_exp_avg_sq"], exp_avg_sq, out=state["max_exp_avg_sq"])
         second = state["max_exp_avg_sq"]
+        np.maximum(second, exp_avg_sq, out=second)
     else:
         second = exp_avg_sq
     bias_correction1 = 1 - beta1**t
@@ -147,8 +148,9 @@ def adam_scratch(dtype):
     return np.empty((3, CHUNK), dtype)
 
 
-def nadam_update(param, grad, state, *, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 momentum_decay=4e-3, maximize=False, decoupled_weight_decay=False):
+def nadam_update(param, grad, state, *, lr, betas=(0.9, 0.999), eps=1e-8,
+                 weight_decay=0.0, momentum_decay=4e-3, maximize=False,
+                 decoupled_weight_decay=False):
     """One NAdam step (Dozat, 2016), torch's form: Adam with a Nesterov look-ahead on the
     first moment and a momentum schedule mu_t = beta1 (1 - 0.96^(t psi) / 2).
 
@@ -168,7 +170,8 @@ def nadam_update(param, grad, state, *, lr, betas=(0.9, 0.999), eps=1e-8, weight
     mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * momentum_decay))
     mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
     state["mu_product"] *= mu
-    mu_product, mu_product_next = state["mu_product"], state["mu_product"] * mu_next
+    mu_product = state["mu_product"]
+    mu_product_next = mu_product * mu_next
     exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
     exp_avg += (1 - beta1) * (grad - exp_avg)
     exp_avg_sq *= beta2

@@ -1,15 +1,15 @@
 r"""Stochastic gradient descent, with momentum, Nesterov momentum and weight decay.
 
-With gradient :math:`g_t` of the loss at :math:`\theta_{t-1}`, learning rate :math:`\gamma`,
-momentum :math:`\mu`, dampening :math:`\tau` and weight decay :math:`\lambda`
-(torch.optim.SGD's algorithm):
+With gradient :math:`g_t` of the loss at :math:`\theta_{t-1}`, learning rate :math:`\eta`,
+momentum :math:`\beta`, dampening :math:`\tau` and weight decay :math:`\lambda`
+(torch.optim.SGD's algorithm, in the book's notation):
 
 .. math::
 
     g_t &\leftarrow g_t + \lambda\,\theta_{t-1}                          && \text{(weight decay)}\\
-    b_t &\leftarrow \mu\, b_{t-1} + (1 - \tau)\, g_t, \quad b_1 = g_1     && \text{(momentum)}\\
-    g_t &\leftarrow g_t + \mu\, b_t \ \text{(Nesterov)} \quad\text{or}\quad g_t \leftarrow b_t\\
-    \theta_t &\leftarrow \theta_{t-1} - \gamma\, g_t
+    b_t &\leftarrow \beta\, b_{t-1} + (1 - \tau)\, g_t, \quad b_1 = g_1   && \text{(momentum)}\\
+    g_t &\leftarrow g_t + \beta\, b_t \ \text{(Nesterov)} \quad\text{or}\quad g_t \leftarrow b_t\\
+    \theta_t &\leftarrow \theta_{t-1} - \eta\, g_t
 
 With ``maximize=True`` the gradient is negated first (gradient ascent).
 """
@@ -43,8 +43,8 @@ def sgd_update(param, grad, state, *, lr, momentum=0.0, dampening=0.0,
         grad = grad + weight_decay * param
     if momentum != 0:
         buf = state.get("momentum_buffer")
-        if buf is None:
-            buf = state["momentum_buffer"] = np.array(grad, copy=True)  # b_1 = g_1
+        if buf is None:  # the first step: b_1 = g_1
+            buf = state["momentum_buffer"] = np.array(grad, copy=True)
         else:
             buf *= momentum
             buf += (1 - dampening) * grad

@@ -19,11 +19,13 @@ from .radam import RAdam
 from .rmsprop import RMSprop
 from .schedule_free import AdamWScheduleFree
 from .sgd import SGD
+from .yogi import Yogi
 
 __all__ = [
     # optimizers (chapters 2-5, 11)
     "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "NAdam", "Adadelta", "Adamax", "RAdam",
     "Adafactor", "Lion", "AdamWScheduleFree", "Muon", "newton_schulz", "split_for_muon",
+    "Yogi",
     # initializers, in place (chapter 7)
     "init",
     # training (chapters 6 and 9)
