@@ -2,7 +2,9 @@ r"""The learning-rate finder: Smith's learning-rate range test.
 
 Train for ``num_iter`` mini-batches while the learning rate grows exponentially from
 ``start_lr`` to ``end_lr`` (Smith, 2017, "Cyclical learning rates for training neural
-networks", section 3.3; the form of fast.ai's ``lr_find``),
+networks", section 3.3, ramps the rate *linearly* over a few epochs and reads the
+accuracy; this exponential ramp read on the smoothed loss is fast.ai's ``lr_find``, as
+Sylvain Gugger's 2018 post "How do you find a good learning rate" describes it),
 
 .. math::
 
@@ -21,7 +23,7 @@ The test stops when the smoothed loss exceeds ``diverge_th`` times the best so f
 loss is not finite). Then the model's parameters and the optimizer's state are put back
 exactly as they were: the test costs ``num_iter`` steps and changes nothing.
 
-The suggested learning rate follows one of two rules (``rule``):
+The suggested learning rate follows one of three rules (``rule``):
 
 - ``"min/10"`` (the default): a tenth of the rate at the smoothed loss's minimum. At the
   minimum the rate is already large enough to stop the loss from falling; a tenth of it is
@@ -31,6 +33,10 @@ The suggested learning rate follows one of two rules (``rule``):
   :math:`\log\eta` (the most negative slope before the minimum). It depends on a
   derivative of a noisy curve, so it moves more from run to run, most of all at the start
   of the test (``suggest("steepest", skip_start=10)`` leaves the first batches out).
+- ``"valley"``: fast.ai's default since fastai 2.4 (Zachary Mueller's rule): the longest
+  descending stretch of the smoothed curve (the longest strictly decreasing subsequence of
+  the losses, start to end), and the rate a little past its middle, at
+  ``start + ⌊d/3⌋ + ⌊d/6⌋`` for a stretch of ``d`` batches (fastai's ``valley``).
 
 This module is the test alone, for any framework: ``ddlopt.finder`` runs it on a ddlopt
 model (NumPy), ``ddlopt.torch.finder`` on a torch model, and ``ddlopt.lr_finder`` picks
@@ -46,7 +52,7 @@ from .optim.optimizer import check_hyperparameter
 
 __all__ = ["range_test", "LRFinderResult", "exponential_lrs", "check_arguments", "RULES"]
 
-RULES = ("min/10", "steepest")
+RULES = ("min/10", "steepest", "valley")
 
 
 class LRFinderResult:
@@ -60,7 +66,7 @@ class LRFinderResult:
         self.suggestion = self.suggest(rule)
 
     def suggest(self, rule="min/10", skip_start=0):
-        """The learning rate that ``rule`` ("min/10" or "steepest") picks from this curve.
+        """The learning rate that ``rule`` ("min/10", "steepest" or "valley") picks.
 
         ``skip_start``: for "steepest", the first batches whose slope is not considered
         (there the bias-corrected average rests on a handful of batches, and one noisy
@@ -72,6 +78,8 @@ class LRFinderResult:
             raise ValueError(f"skip_start must be a non-negative integer, got {skip_start!r}")
         if rule == "min/10":
             return self.min_loss_lr / 10
+        if rule == "valley":
+            return float(self.lrs[_valley(self.losses)])
         lowest = int(np.argmin(self.losses))
         if lowest - skip_start < 2:  # no descent to measure: fall back on the safe rule
             return self.min_loss_lr / 10
@@ -86,6 +94,22 @@ class LRFinderResult:
     def __repr__(self):
         return (f"LRFinderResult({len(self.lrs)} steps, lr {self.lrs[0]:.3g} to {self.lrs[-1]:.3g}, "
                 f"suggestion={self.suggestion:.3g} by {self.rule!r})")
+
+
+def _valley(losses):
+    """fastai's ``valley``: the index a little past the middle of the longest strictly
+    decreasing subsequence of ``losses`` (its first and last index spanning ``d``)."""
+    longest = [1] * len(losses)  # the longest decreasing subsequence ending at i
+    start = end = 0
+    for i in range(1, len(losses)):
+        for j in range(i):
+            if losses[i] < losses[j] and longest[i] < longest[j] + 1:
+                longest[i] = longest[j] + 1
+            if longest[end] < longest[i]:
+                end = i
+                start = end - longest[end]
+    third = (end - start) / 3
+    return start + int(third) + int(third / 2)
 
 
 def exponential_lrs(start_lr, end_lr, num_iter):

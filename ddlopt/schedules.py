@@ -233,7 +233,7 @@ class LinearLR(LRScheduler):
 
 class CosineAnnealingLR(LRScheduler):
     r"""Cosine annealing (Loshchilov and Hutter's SGDR without restarts):
-    :math:`\eta_t = \eta_\min + \tfrac12(\eta_0 - \eta_\min)\big(1 + \cos(\pi t / T)\big)`,
+    :math:`\eta_t = \eta_{\min} + \tfrac12(\eta_0 - \eta_{\min})\big(1 + \cos(\pi t / T)\big)`,
     from :math:`\eta_0` at :math:`t = 0` to ``eta_min`` at ``T_max``. As in torch it does not
     stop there: it climbs back over the next ``T_max`` steps (a period of ``2 T_max``)."""
 
@@ -247,16 +247,18 @@ class CosineAnnealingLR(LRScheduler):
         t, T, low = self.last_epoch, self.T_max, self.eta_min
         if self._is_initial:
             return self._lrs()
-        if (t - 1 - T) % (2 * T) == 0:  # leaving the bottom: the ratio below would be 0/0
+        if (t - 1 - T) % (2 * T) == 0:  # leaving the bottom: below would be 0/0
             return [lr + (base - low) * (1 - math.cos(math.pi / T)) / 2
                     for lr, base in zip(self._lrs(), self.base_lrs)]
         # torch's recursive form: the ratio of consecutive closed-form values
-        ratio = (1 + math.cos(math.pi * t / T)) / (1 + math.cos(math.pi * (t - 1) / T))
+        ratio = (1 + math.cos(math.pi * t / T)) \
+            / (1 + math.cos(math.pi * (t - 1) / T))
         return [ratio * (lr - low) + low for lr in self._lrs()]
 
     def closed_form(self):
         cosine = 1 + math.cos(math.pi * self.last_epoch / self.T_max)
-        return [self.eta_min + (base - self.eta_min) * cosine / 2 for base in self.base_lrs]
+        return [self.eta_min + (base - self.eta_min) * cosine / 2
+                for base in self.base_lrs]
 
 
 class CosineAnnealingWarmRestarts(LRScheduler):
@@ -290,7 +292,8 @@ class CosineAnnealingWarmRestarts(LRScheduler):
 
     def get_lr(self):
         cosine = 1 + math.cos(math.pi * self.T_cur / self.T_i)
-        return [self.eta_min + (base - self.eta_min) * cosine / 2 for base in self.base_lrs]
+        return [self.eta_min + (base - self.eta_min) * cosine / 2
+                for base in self.base_lrs]
 
 
 class InverseTimeDecay(LRScheduler):

@@ -24,9 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 # The chapter notebooks (stems) that do not meet the standard yet. Remove yours when it does.
-PENDING = {
-    "06_schedules",
-}
+PENDING = set()
 PENDING_REASON = "{} is in PENDING (tests/book_standard.py): not yet rewritten to the standard"
 
 

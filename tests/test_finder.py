@@ -232,7 +232,8 @@ def itertools_take(iterable, n):
     (dict(num_iter=10.5), ValueError, "num_iter must be an integer >= 2"),
     (dict(smooth=1.0), ValueError, "Invalid smooth value: 1.0"),
     (dict(diverge_th=0.5), ValueError, "Invalid diverge_th value: 0.5"),
-    (dict(rule="valley"), ValueError, "rule must be one of 'min/10', 'steepest', got 'valley'"),
+    (dict(rule="valley?"), ValueError,
+     "rule must be one of 'min/10', 'steepest', 'valley', got 'valley\\?'"),
     (dict(batch_size=0), ValueError, "batch_size must be an integer from 1 to len"),
 ])
 def test_bad_arguments_raise_naming_them(digits, kwargs, error, message):
@@ -297,3 +298,35 @@ def test_the_two_finders_share_the_range_test_and_import_neither_other():
     assert not any(name.startswith("ddlopt.torch") or name == "torch" for name in numpy_side)
     assert not any(name.startswith("ddlopt.finder") for name in torch_side)
     assert finder.range_test is ddlopt.range_test.range_test  # the names stay where they were
+
+
+def test_the_valley_rule_is_fastais():
+    # fastai's `valley` written as in fastai 2.4 (callback/schedule.py), on noisy curves
+    def fastai_valley(losses):
+        n = len(losses)
+        max_start, max_end = 0, 0
+        lds = [1] * n
+        for i in range(1, n):
+            for j in range(0, i):
+                if (losses[i] < losses[j]) and (lds[i] < lds[j] + 1):
+                    lds[i] = lds[j] + 1
+                if lds[max_end] < lds[i]:
+                    max_end = i
+                    max_start = max_end - lds[max_end]
+        sections = (max_end - max_start) / 3
+        return max_start + int(sections) + int(sections / 2)
+
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        losses = np.cumsum(rng.normal(-0.1, 1.0, 60))
+        assert finder.range_test.__globals__["_valley"](list(losses)) == fastai_valley(losses)
+
+
+def test_the_valley_rule_lands_inside_the_descent_of_a_known_curve():
+    def loss(lr):  # the known curve above: falls from 1e-5 to 1e-3, flat, rises past 0.1
+        x = math.log10(lr)
+        return 2 - math.tanh(2 * (x + 4)) + 0.01 * (x + 1.5) ** 2 + (max(0.0, x + 1) ** 2)
+
+    result = fake_curve(loss, diverge_th=1e9, rule="valley")
+    assert result.rule == "valley"
+    assert 1e-4 < result.suggestion < result.min_loss_lr
