@@ -35,7 +35,7 @@ The suggested learning rate follows one of three rules (``rule``):
   of the test (``suggest("steepest", skip_start=10)`` leaves the first batches out).
 - ``"valley"``: fast.ai's default since fastai 2.4 (Zachary Mueller's rule): the longest
   descending stretch of the smoothed curve (the longest strictly decreasing subsequence of
-  the losses, start to end), and the rate a little past its middle, at
+  the losses, start to end), and the rate near its middle, at
   ``start + ⌊d/3⌋ + ⌊d/6⌋`` for a stretch of ``d`` batches (fastai's ``valley``).
 
 This module is the test alone, for any framework: ``ddlopt.finder`` runs it on a ddlopt
@@ -97,7 +97,7 @@ class LRFinderResult:
 
 
 def _valley(losses):
-    """fastai's ``valley``: the index a little past the middle of the longest strictly
+    """fastai's ``valley``: the index near the middle of the longest strictly
     decreasing subsequence of ``losses`` (its first and last index spanning ``d``)."""
     longest = [1] * len(losses)  # the longest decreasing subsequence ending at i
     start = end = 0
