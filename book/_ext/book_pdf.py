@@ -136,6 +136,8 @@ class PrintLayout(SphinxPostTransform):
             else:
                 if sum(longest_text) <= LINE_CHARACTERS:
                     continue
+                # two characters' room a column: the cell's padding, and a header's bold face
+                longest_word = [w + 2 for w in longest_word]
                 spare = max(LINE_CHARACTERS - sum(longest_word), 0)
                 flex = [max(t - w, 0) for t, w in zip(longest_text, longest_word)]
                 for colspec, word, give in zip(colspecs, longest_word, flex):
