@@ -627,3 +627,30 @@ def alt_nbval(path, timeout=900):
                str(ROOT / "tests" / "nbval_sanitize.cfg"), str(path)]
     return subprocess.run(command, capture_output=True, text=True, env=env,
                           cwd=Path(path).parent, timeout=timeout)
+
+
+# ---------------------------------------------------------------------------- markdown
+
+BLOCK_MARKER = re.compile(r"\s*([-+*>]|\d+[.)]|#+)\s")
+
+
+def inline_math_problems(nb):
+    """Lines of the Markdown that begin inside an inline formula ($...$ opened on an earlier
+    line of the paragraph) with what Markdown reads as a list item, a quote or a heading
+    ("- \\theta", "+ 2"): the formula breaks there, in the HTML and the PDF alike."""
+    problems = []
+    for index, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] != "markdown":
+            continue
+        text = re.sub(r"\$\$.*?\$\$", "", source(cell), flags=re.S)    # display math
+        text = re.sub(r"```.*?```", "", text, flags=re.S)                # code blocks
+        dollars = 0
+        for line in text.split("\n"):
+            if not line.strip():
+                dollars = 0
+                continue
+            if dollars % 2 and BLOCK_MARKER.match(line):
+                problems.append(f"markdown cell {index}: a formula broken by a line that "
+                                f"starts like a list item or heading: {line[:50]!r}")
+            dollars += len(re.findall(r"(?<![\\$])\$(?!\$)", line))
+    return problems

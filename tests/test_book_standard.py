@@ -54,6 +54,12 @@ def test_code_fits_the_page(path):
 
 
 @pytest.mark.parametrize("path", standard.chapter_params(CHAPTERS))
+def test_no_formula_is_broken_by_a_line_break(path):
+    problems = standard.inline_math_problems(standard.load(path))
+    assert not problems, f"{path.name}: join the line to the one before:\n{report(problems)}"
+
+
+@pytest.mark.parametrize("path", standard.chapter_params(CHAPTERS))
 def test_outputs_reproduce_under_another_machines_arithmetic(path):
     result = standard.alt_nbval(path)
     assert result.returncode == 0, (
@@ -239,3 +245,15 @@ def test_normalize_folds_claim_cells_and_execute_audits_figures_outside_pending(
     assert cell["metadata"]["tags"] == ["claim", "hide-input"]
     assert cell["metadata"]["mystnb"] == standard.CLAIM_FOLD
     assert standard.claim_problems(standard.load(path)) == []
+
+
+@pytest.mark.parametrize("prose, broken", [
+    ("From $a = b\n- c$ on.", True),
+    ("From $a = b\n+ 2$ on.", True),
+    ("From $a = b -\nc$ on.", False),
+    ("Two: $a$ and $b$,\n- a list item after closed formulas", False),
+    ("$$\na\n- b\n$$", False),
+])
+def test_the_inline_math_check(prose, broken):
+    problems = standard.inline_math_problems(notebook(SETUP, prose))
+    assert bool(problems) is broken, problems
