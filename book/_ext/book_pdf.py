@@ -128,16 +128,17 @@ class PrintLayout(SphinxPostTransform):
                 cells = [c for c in row.children if isinstance(c, nodes.entry)]
                 if len(cells) != len(colspecs):  # spanning cells: leave it to Sphinx
                     break
+                # a header prints bold, about a third wider; every cell has a character's padding
+                bold = 1.3 if self.inside(row, lambda n: isinstance(n, nodes.thead)) else 1.0
                 for i, cell in enumerate(cells):
                     text = self.printed_text(cell)
                     words = re.split(r"[\s_]+", text)
-                    longest_word[i] = max(longest_word[i], min(max(map(len, words)), 30))
+                    widest = int(bold * max(map(len, words)) + 0.5) + 1
+                    longest_word[i] = max(longest_word[i], min(widest, 30))
                     longest_text[i] = max(longest_text[i], min(len(text), 60))
             else:
                 if sum(longest_text) <= LINE_CHARACTERS:
                     continue
-                # two characters' room a column: the cell's padding, and a header's bold face
-                longest_word = [w + 2 for w in longest_word]
                 spare = max(LINE_CHARACTERS - sum(longest_word), 0)
                 flex = [max(t - w, 0) for t, w in zip(longest_text, longest_word)]
                 for colspec, word, give in zip(colspecs, longest_word, flex):
