@@ -22,6 +22,9 @@ COLAB_PACKAGES = ["numpy", "matplotlib", "scikit-learn", "tqdm", "ipykernel", "t
 # Colab ships plotly 5 (5.24.1 in 2025), older than the book's pin: the interactive figures
 # must work with it, and ddlopt's loose "plotly>=5.0" must leave it in place.
 COLAB_PACKAGES.append("plotly==5.24.1")
+# Plotly's notebook renderer, which the interactive figures use there, needs nbformat; Colab's
+# Jupyter stack has it (5.10.4 in 2025).
+COLAB_PACKAGES.append("nbformat")
 # Chapter 10 runs Triton kernels. Colab's torch is a CUDA build, which installs the triton it
 # was built with; this CPU stand-in for it does not, so it is added here by hand.
 COLAB_PACKAGES.append("triton==3.7.1")
