@@ -95,7 +95,13 @@ CASES = {
 @pytest.mark.parametrize("case", sorted(CASES))
 @pytest.mark.parametrize("seed", range(5))
 def test_value_and_gradient_match_torch(case, seed):
-    name, kwargs, make, reference = CASES[case]
+    matches_torch(CASES[case], seed)
+
+
+def matches_torch(case, seed):
+    """A loss's value and gradient against torch's on a case (name, options, data, torch's
+    loss) drawn with the seed."""
+    name, kwargs, make, reference = case
     y_true, y_pred = make(np.random.default_rng(seed))
     loss = losses.get(name, **kwargs)
     value, grad = torch_value_and_grad(reference, y_true, y_pred)
@@ -266,12 +272,7 @@ SMOOTHED = {
 @pytest.mark.parametrize("case", sorted(SMOOTHED))
 @pytest.mark.parametrize("seed", range(3))
 def test_label_smoothing_matches_torch(case, seed):
-    name, kwargs, make, reference = SMOOTHED[case]
-    y_true, y_pred = make(np.random.default_rng(seed))
-    loss = losses.get(name, **kwargs)
-    value, grad = torch_value_and_grad(reference, y_true, y_pred)
-    close(loss(y_true, y_pred), value)
-    close(loss.gradient(y_true, y_pred), grad)
+    matches_torch(SMOOTHED[case], seed)
 
 
 def test_no_label_smoothing_is_the_plain_loss_and_keeps_its_repr():
